@@ -1,0 +1,31 @@
+"""URL map. Each app owns its routes; this file only mounts them."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("issues.urls")),
+    path("api/v1/", include("layers.urls")),
+    path("api/v1/", include("tiles.urls_api")),
+    path("open311/v2/", include("issues.urls_open311")),
+    path("tiles/", include("tiles.urls")),
+    path("workspace/", include("issues.urls_workspace")),
+    path("dashboard/", include("issues.urls_dashboard")),
+    path("", include("issues.urls_pages")),
+]
+
+if settings.SERVE_MEDIA:
+    from django.urls import re_path
+    from django.views.static import serve
+
+    urlpatterns.insert(
+        0,
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    )

@@ -1,0 +1,863 @@
+"""Read selectors for the officials' dashboard: every aggregate is computed in SQL.
+
+Nothing here loops over reports in Python: a dashboard render runs a fixed number of
+statements whatever the data size (two for the KPIs, department table, district rates and
+weekly trend; one each for the backlog histogram and the hotspots; a few tiny look-ups), and
+their cost depends only on the rows PostgreSQL reads. See "The one pass over the reports".
+
+Definitions (shown to users in the dashboard's help text):
+- *received*: reports created in the period;
+- *resolved*: reports whose `resolved_at` falls in the period;
+- *time to resolve*: `resolved_at - created`, wall-clock, for reports resolved in the period;
+- *within SLA*: resolved in the period no later than `due_at`. `due_at` already carries the
+  needs_info pause (issues.services shifts it on resume), so a report that waited for the
+  reporter and was resolved within its shifted deadline counts as within SLA;
+- *open backlog* and *overdue* are snapshots at the end of the period (now, for periods that
+  end now); for a past instant T a report was open if it was created before T and is still
+  open or was resolved/closed at or after T;
+- *reopen rate*: of the reports received in the period that were ever resolved, the share
+  reopened at least once (`reopen_count > 0`);
+- *supporters*: "me too" supporters of the reports received in the period.
+Hidden (moderated-out) reports are left out everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
+from django.contrib.gis.geos import Point
+from django.contrib.postgres.fields import ArrayField
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Floor
+from django.utils import timezone, translation
+
+from layers.geometry import to_api
+from layers.models import Department, District, HazardZone
+from layers.selectors import visible_hazard_zones
+
+from .models import Category, Report
+from .selectors import generalised_location
+from .workflow import DONE_STATUSES, OPEN_STATUSES, SLA_RUNNING_STATUSES
+
+OPEN = sorted(OPEN_STATUSES)
+RUNNING = sorted(SLA_RUNNING_STATUSES)
+DONE = sorted(DONE_STATUSES)
+# Backlog age buckets, in days: [0,1) [1,3) [3,7) [7,15) [15,30) [30,45) [45,90) [90,∞)
+AGE_THRESHOLDS = (1, 3, 7, 15, 30, 45, 90)
+HOTSPOT_CELL_M = 500
+HOTSPOT_LIMIT = 10
+TREND_MIN_WEEKS = 12
+CACHE_SECONDS = 60  # staleness bound of the cached aggregates (writes bust it sooner)
+
+
+# --- SQL building blocks ------------------------------------------------------------------
+
+class Mode(Aggregate):
+    """`mode() WITHIN GROUP (ORDER BY expr)`: the most frequent value."""
+
+    function = "mode"
+    name = "Mode"
+    template = "%(function)s() WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+class EpochHours(Func):
+    """An interval in hours, as double precision."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) / 3600.0)::double precision"
+    output_field = FloatField()
+
+
+class EpochDays(Func):
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) / 86400.0)::double precision"
+    output_field = FloatField()
+
+
+class WidthBucket(Func):
+    """`width_bucket(value, thresholds[])`: 0 below the first threshold, i for [t_i, t_i+1)."""
+
+    function = "width_bucket"
+    output_field = IntegerField()
+
+
+class StX(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class StY(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+class SimplifyPreserveTopology(Func):
+    """`ST_SimplifyPreserveTopology(geom, tolerance)`; same geometry type as the input."""
+
+    function = "ST_SimplifyPreserveTopology"
+
+    def __init__(self, expression, tolerance: float, **extra):
+        super().__init__(expression, Value(tolerance), **extra)
+
+    def _resolve_output_field(self):
+        return self.source_expressions[0].output_field
+
+
+def _ts(value: datetime) -> Value:
+    return Value(value, output_field=DateTimeField())
+
+
+def hours_to_resolve():
+    return EpochHours(F("resolved_at") - F("created"))
+
+
+def in_range(field_name: str, start: datetime, end: datetime) -> Q:
+    return Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+
+
+# --- Filters ------------------------------------------------------------------------------
+
+PERIOD_PRESETS = ("7d", "30d", "90d", "365d", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """A half-open period [start, end) plus optional district, department and category."""
+
+    start: datetime
+    end: datetime
+    period: str = "30d"  # a preset name, or "custom"
+    district: District | None = None
+    department: Department | None = None
+    category: Category | None = None
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def prev_start(self) -> datetime:
+        return self.start - self.length
+
+    @property
+    def prev_end(self) -> datetime:
+        return self.start
+
+    def cache_key(self) -> str:
+        return ":".join(str(p) for p in (
+            self.start.isoformat(), self.end.isoformat(),
+            self.district.pk if self.district else "-",
+            self.department.pk if self.department else "-",
+            self.category.pk if self.category else "-",
+        ))
+
+    def as_query(self) -> dict[str, str]:
+        """The filters as GET parameters (for links, exports and tile URLs)."""
+        params: dict[str, str] = {}
+        if self.period == "custom":
+            params["from"] = timezone.localtime(self.start).date().isoformat()
+            params["to"] = (timezone.localtime(self.end) - timedelta(days=1)).date().isoformat()
+        else:
+            params["period"] = self.period
+        if self.district:
+            params["district"] = self.district.code
+        if self.department:
+            params["department"] = self.department.code
+        if self.category:
+            params["category"] = self.category.service_code
+        return params
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def period_bounds(preset: str, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) for a preset. Rolling presets end at the next local midnight."""
+    today = timezone.localtime(now).date()
+    end = _local_midnight(today + timedelta(days=1))
+    if preset.endswith("d") and preset[:-1].isdigit():
+        return end - timedelta(days=int(preset[:-1])), end
+    if preset == "month":
+        return _local_midnight(today.replace(day=1)), end
+    if preset == "quarter":
+        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+        return _local_midnight(first), end
+    if preset == "year":
+        return _local_midnight(today.replace(month=1, day=1)), end
+    raise ValueError(f"unknown period {preset!r}")
+
+
+def custom_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """[first 00:00, last+1 00:00) local time; both dates inclusive."""
+    if last < first:
+        first, last = last, first
+    return _local_midnight(first), _local_midnight(last + timedelta(days=1))
+
+
+def base_reports(f: DashboardFilters) -> QuerySet[Report]:
+    qs = Report.objects.filter(is_hidden=False)
+    if f.district is not None:
+        qs = qs.filter(district_id=f.district.pk)
+    if f.department is not None:
+        qs = qs.filter(department_id=f.department.pk)
+    if f.category is not None:
+        qs = qs.filter(category_id=f.category.pk)
+    return qs
+
+
+# --- The one pass over the reports ---------------------------------------------------------
+#
+# KPIs (both periods), the department table, the district rates and the weekly trend all
+# come from ONE statement: the candidate rows are read once, as a UNION ALL of four disjoint
+# sets that each match an index range (created since `lo`; resolved since `lo`; closed
+# without resolution since `lo`; still open), pre-aggregated by (department, district,
+# week received, week resolved) in a hash aggregate, and rolled up with GROUPING SETS. The
+# ORM cannot say GROUPING SETS, so the outer SQL is written here; the row sets are compiled
+# from ORM querysets and every value is a bound parameter.
+#
+# Exact percentiles do not add up, so the times to resolve are a second statement over the
+# reports resolved in the two periods, with GROUPING SETS ((), (department_id)).
+
+ROW_COLUMNS = ("department_id", "district_id", "status", "created", "resolved_at", "closed_at",
+               "due_at", "reopen_count", "supporters_count")
+# GROUPING(department_id, district_id, wc, wr): a bit is 1 where the column is rolled up.
+SET_TOTAL, SET_DEPARTMENT, SET_DISTRICT, SET_WEEK_RECEIVED, SET_WEEK_RESOLVED = 15, 7, 11, 13, 14
+
+
+class _Sql:
+    """Bound parameters in the order their placeholders are written: call it (or `embed`)
+    exactly where the placeholder goes, once per occurrence."""
+
+    def __init__(self) -> None:
+        self.params: list = []
+
+    def __call__(self, value) -> str:
+        self.params.append(value)
+        return "%s"
+
+    def embed(self, qs: QuerySet) -> str:
+        sql, params = qs.query.sql_with_params()
+        self.params.extend(params)
+        return sql
+
+
+def candidate_rows(f: DashboardFilters, lo: datetime) -> list[QuerySet]:
+    """Every report that can count for periods and trend weeks starting at `lo`, as four
+    disjoint sets (each matches one index range, so nothing reads the whole table)."""
+    base = base_reports(f).values(*ROW_COLUMNS)
+    before = base.filter(created__lt=lo)
+    resolved_since = Q(resolved_at__gte=lo)
+    closed_since = Q(resolved_at__isnull=True, closed_at__gte=lo)
+    return [
+        base.filter(created__gte=lo),
+        before.filter(resolved_since),
+        before.filter(closed_since),
+        before.filter(status__in=OPEN).exclude(resolved_since).exclude(closed_since),
+    ]
+
+
+def _open_at(s: _Sql, at: datetime, now: datetime) -> str:
+    """Open at instant `at`: created before it, and still open or done at/after it."""
+    if at >= now:
+        return f"status = ANY({s(OPEN)})"
+    return (f"(created < {s(at)} AND (status = ANY({s(OPEN)}) OR (status = ANY({s(DONE)}) "
+            f"AND COALESCE(resolved_at, closed_at) >= {s(at)})))")
+
+
+def _overdue_at(s: _Sql, at: datetime, now: datetime) -> str:
+    """Past due at `at` with the clock running; exactly issues.sla.overdue_q for now."""
+    if at >= now:
+        return f"(status = ANY({s(RUNNING)}) AND due_at < {s(now)})"
+    return (f"(created < {s(at)} AND due_at < {s(at)} AND (status = ANY({s(RUNNING)}) OR "
+            f"(status = ANY({s(DONE)}) AND COALESCE(resolved_at, closed_at) >= {s(at)})))")
+
+
+def _flag_columns(s: _Sql, f: DashboardFilters, now: datetime) -> list[str]:
+    """Per-row booleans, each condition evaluated once per row (the aggregates only test
+    them)."""
+    cols = []
+    for p, start, end in (("cur", f.start, f.end), ("prev", f.prev_start, f.prev_end)):
+        snapshot = min(end, now)
+        cols += [
+            f"(created >= {s(start)} AND created < {s(end)}) AS {p}_rec",
+            f"(resolved_at >= {s(start)} AND resolved_at < {s(end)}) AS {p}_res",
+            f"{_open_at(s, snapshot, now)} AS {p}_open",
+            f"{_overdue_at(s, snapshot, now)} AS {p}_late",
+        ]
+    return cols
+
+
+def _count_columns() -> list[str]:
+    cols = []
+    for p in ("cur", "prev"):
+        cols += [
+            f"COUNT(*) FILTER (WHERE {p}_rec) AS {p}_received",
+            f"COUNT(*) FILTER (WHERE {p}_res) AS {p}_resolved",
+            f"COUNT(*) FILTER (WHERE {p}_res AND on_time) AS {p}_within_sla",
+            f"COUNT(*) FILTER (WHERE {p}_res AND has_due) AS {p}_resolved_with_due",
+            f"COUNT(*) FILTER (WHERE {p}_open) AS {p}_backlog",
+            f"COUNT(*) FILTER (WHERE {p}_late) AS {p}_overdue",
+            f"COUNT(*) FILTER (WHERE {p}_rec AND reopen_count > 0) AS {p}_reopened",
+            f"COUNT(*) FILTER (WHERE {p}_rec AND (was_resolved OR reopen_count > 0)) "
+            f"AS {p}_ever_resolved",
+            f"COALESCE(SUM(supporters_count) FILTER (WHERE {p}_rec), 0) AS {p}_supporters",
+        ]
+    return cols + [
+        "COUNT(*) FILTER (WHERE cur_rec AND was_resolved) AS received_resolved",
+        "COUNT(*) FILTER (WHERE cur_rec AND was_resolved AND on_time) AS received_within_sla",
+    ]
+
+
+COUNT_NAMES = [
+    *(f"{p}_{name}" for p in ("cur", "prev") for name in (
+        "received", "resolved", "within_sla", "resolved_with_due", "backlog", "overdue",
+        "reopened", "ever_resolved", "supporters")),
+    "received_resolved", "received_within_sla",
+]
+
+
+def counts_statement(f: DashboardFilters, now: datetime) -> tuple[str, list]:
+    """The one-pass statement (see above): returns (sql, params)."""
+    s = _Sql()
+    trend_start, trend_end = trend_range(f)
+    lo = min(f.prev_start, trend_start)
+    tz = timezone.get_current_timezone_name()
+    rows = " UNION ALL ".join(f"({s.embed(qs)})" for qs in candidate_rows(f, lo))
+    wc = (f"CASE WHEN created >= {s(trend_start)} AND created < {s(trend_end)} "
+          f"THEN date_trunc('week', created AT TIME ZONE {s(tz)}) END")
+    wr = (f"CASE WHEN resolved_at >= {s(trend_start)} AND resolved_at < {s(trend_end)} "
+          f"THEN date_trunc('week', resolved_at AT TIME ZONE {s(tz)}) END")
+    flags = ", ".join(_flag_columns(s, f, now))
+    outer = ", ".join(f"SUM({name})::bigint AS {name}" for name in COUNT_NAMES)
+    sql = (
+        f"WITH r AS ({rows}), "  # noqa: S608 - ORM-compiled SQL, every value bound
+        f"x AS (SELECT department_id, district_id, reopen_count, supporters_count, "
+        f"{wc} AS wc, {wr} AS wr, {flags}, resolved_at IS NOT NULL AS was_resolved, "
+        f"due_at IS NOT NULL AS has_due, (due_at IS NOT NULL AND resolved_at <= due_at) "
+        f"AS on_time FROM r), "
+        f"g AS (SELECT department_id, district_id, wc, wr, COUNT(*) AS n, "
+        f"{', '.join(_count_columns())} FROM x GROUP BY 1, 2, 3, 4) "
+        f"SELECT GROUPING(department_id, district_id, wc, wr) AS grp, department_id, "
+        f"district_id, wc, wr, SUM(n)::bigint AS n, {outer} FROM g "
+        f"GROUP BY GROUPING SETS ((), (department_id), (district_id), (wc), (wr))"
+    )
+    return sql, s.params
+
+
+def percentiles_statement(f: DashboardFilters) -> tuple[str, list]:
+    """Median and p90 hours to resolve, both periods, overall and per department. The array
+    form of percentile_cont gives both fractions from one sort."""
+    s = _Sql()
+    cols = []
+    for p, start, end in (("cur", f.start, f.end), ("prev", f.prev_start, f.prev_end)):
+        cols.append(
+            f"percentile_cont({s([0.5, 0.9])}::float8[]) WITHIN GROUP (ORDER BY hours) FILTER "
+            f"(WHERE resolved_at >= {s(start)} AND resolved_at < {s(end)}) AS {p}_hours")
+    rows = s.embed(base_reports(f).filter(resolved_at__gte=f.prev_start, resolved_at__lt=f.end)
+                   .values("department_id", "created", "resolved_at"))
+    sql = (
+        f"SELECT GROUPING(department_id) AS grp, department_id, {', '.join(cols)} "  # noqa: S608
+        f"FROM (SELECT department_id, resolved_at, (EXTRACT(EPOCH FROM resolved_at - created)"
+        f" / 3600.0)::double precision AS hours FROM ({rows}) x) r "
+        f"GROUP BY GROUPING SETS ((), (department_id))"
+    )
+    return sql, s.params
+
+
+def _percentile_row(row: dict) -> dict:
+    out = {}
+    for p in ("cur", "prev"):
+        values = row.get(f"{p}_hours") or [None, None]
+        out[f"{p}_median_hours"], out[f"{p}_p90_hours"] = values
+    return out
+
+
+# Exact percentiles sort every duration of both periods (870k at 1M reports over a year);
+# the default work_mem spills that sort to disk. Raised for that one statement only.
+PERCENTILE_WORK_MEM = "96MB"
+
+
+def _fetch(sql: str, params: list, *, work_mem: str | None = None) -> list[dict]:
+    """Rows as dicts. `work_mem` is set for the current transaction only (one is opened
+    unless the caller is already in one)."""
+    scope = transaction.atomic() if work_mem and not connection.in_atomic_block else (
+        contextlib.nullcontext())
+    with scope, connection.cursor() as cursor:
+        if work_mem:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class MainAggregates:
+    """What the two statements return, by grouping set."""
+
+    total: dict
+    departments: dict[int | None, dict]
+    districts: dict[int | None, dict]
+    received_weeks: dict[date, int]
+    resolved_weeks: dict[date, int]
+    percentiles: dict
+    department_percentiles: dict[int | None, dict]
+
+
+def main_aggregates(f: DashboardFilters, *, now: datetime | None = None) -> MainAggregates:
+    """Two queries, whatever the data size (see the comment above `ROW_COLUMNS`)."""
+    now = now or timezone.now()
+    empty = dict.fromkeys(COUNT_NAMES, 0)
+    agg = MainAggregates(total=dict(empty), departments={}, districts={}, received_weeks={},
+                         resolved_weeks={}, percentiles={}, department_percentiles={})
+    for row in _fetch(*counts_statement(f, now)):  # one row per grouping-set group
+        grp = row["grp"]
+        if grp == SET_TOTAL:
+            agg.total = row
+        elif grp == SET_DEPARTMENT:
+            agg.departments[row["department_id"]] = row
+        elif grp == SET_DISTRICT:
+            agg.districts[row["district_id"]] = row
+        elif grp == SET_WEEK_RECEIVED and row["wc"] is not None:
+            agg.received_weeks[row["wc"].date()] = row["n"]
+        elif grp == SET_WEEK_RESOLVED and row["wr"] is not None:
+            agg.resolved_weeks[row["wr"].date()] = row["n"]
+    for row in _fetch(*percentiles_statement(f), work_mem=PERCENTILE_WORK_MEM):
+        if row["grp"] == 1:
+            agg.percentiles = _percentile_row(row)
+        else:
+            agg.department_percentiles[row["department_id"]] = _percentile_row(row)
+    return agg
+
+
+# --- KPIs ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    value: float | int | None
+    previous: float | int | None
+    kind: str  # "count", "hours", "percent"
+    better: str  # "up", "down" or "" (neutral): which direction of change is good
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def change_percent(self) -> float | None:
+        """Relative change for counts and hours; percent KPIs show points instead."""
+        if self.kind == "percent" or self.change is None or not self.previous:
+            return None
+        return 100.0 * self.change / self.previous
+
+    @property
+    def trend(self) -> str:
+        """"good", "bad" or "neutral" for the change, for colouring."""
+        change = self.change
+        if not change or not self.better:
+            return "neutral"
+        return "good" if (change > 0) == (self.better == "up") else "bad"
+
+
+def _rate(part: int | None, whole: int | None) -> float | None:
+    return None if not whole else 100.0 * (part or 0) / whole
+
+
+def kpi_summary(f: DashboardFilters, *, now: datetime | None = None,
+                agg: MainAggregates | None = None) -> list[Kpi]:
+    """The KPI cards for the period and the previous period of equal length."""
+    agg = agg or main_aggregates(f, now=now)
+    row, pct = agg.total, agg.percentiles
+
+    def pair(name: str):
+        return row[f"cur_{name}"], row[f"prev_{name}"]
+
+    def pct_pair(name: str):
+        return pct.get(f"cur_{name}"), pct.get(f"prev_{name}")
+
+    def rate_pair(part: str, whole: str):
+        return (_rate(row[f"cur_{part}"], row[f"cur_{whole}"]),
+                _rate(row[f"prev_{part}"], row[f"prev_{whole}"]))
+
+    return [
+        Kpi("received", *pair("received"), kind="count", better=""),
+        Kpi("resolved", *pair("resolved"), kind="count", better="up"),
+        Kpi("backlog", *pair("backlog"), kind="count", better="down"),
+        Kpi("median_hours", *pct_pair("median_hours"), kind="hours", better="down"),
+        Kpi("p90_hours", *pct_pair("p90_hours"), kind="hours", better="down"),
+        Kpi("within_sla", *rate_pair("within_sla", "resolved_with_due"), kind="percent",
+            better="up"),
+        Kpi("overdue", *pair("overdue"), kind="count", better="down"),
+        Kpi("reopen_rate", *rate_pair("reopened", "ever_resolved"), kind="percent",
+            better="down"),
+        Kpi("supporters", *pair("supporters"), kind="count", better=""),
+    ]
+
+
+# --- Per-department table -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    department_id: int | None
+    code: str
+    name_uk: str
+    name_en: str
+    received: int
+    resolved: int
+    backlog: int
+    overdue: int
+    median_hours: float | None
+    within_sla: int
+    resolved_with_due: int
+
+    @property
+    def within_sla_percent(self) -> float | None:
+        return _rate(self.within_sla, self.resolved_with_due)
+
+    @property
+    def small_sample(self) -> bool:
+        """Fewer than 10 resolved reports: a rate that says little (shown with a mark)."""
+        return self.resolved_with_due < 10
+
+
+def department_table(f: DashboardFilters, *, now: datetime | None = None,
+                     agg: MainAggregates | None = None) -> list[DepartmentRow]:
+    """Volume, backlog, median time and % within SLA per department, in name order.
+
+    Name order on purpose: the table is read beside each department's volume, never as a
+    ranking (FixMyStreet users objected to raw league tables).
+    """
+    agg = agg or main_aggregates(f, now=now)
+    names = {d["id"]: d for d in Department.objects.filter(pk__in=[
+        k for k in agg.departments if k is not None]).values("id", "code", "name_uk", "name_en")}
+    result = []
+    for dept_id, r in agg.departments.items():  # one row per department, not per report
+        if not (r["cur_received"] or r["cur_resolved"] or r["cur_backlog"]):
+            continue
+        d = names.get(dept_id, {})
+        result.append(DepartmentRow(
+            department_id=dept_id, code=d.get("code", ""), name_uk=d.get("name_uk", ""),
+            name_en=d.get("name_en", ""), received=r["cur_received"],
+            resolved=r["cur_resolved"], backlog=r["cur_backlog"], overdue=r["cur_overdue"],
+            median_hours=agg.department_percentiles.get(dept_id, {}).get("cur_median_hours"),
+            within_sla=r["cur_within_sla"], resolved_with_due=r["cur_resolved_with_due"],
+        ))
+    # name order; reports without a department (triage) last
+    return sorted(result, key=lambda row: (not row.code, row.name_uk))
+
+
+# --- Weekly trend -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: date
+    received: int
+    resolved: int
+
+
+def trend_range(f: DashboardFilters) -> tuple[datetime, datetime]:
+    """The weeks shown: the period, widened to at least TREND_MIN_WEEKS ending at its end."""
+    start = min(f.start, f.end - timedelta(weeks=TREND_MIN_WEEKS))
+    return start, f.end
+
+
+def weekly_trend(f: DashboardFilters, *, now: datetime | None = None,
+                 agg: MainAggregates | None = None) -> list[WeekPoint]:
+    """Received and resolved per ISO week (local time), zero-filled."""
+    agg = agg or main_aggregates(f, now=now)
+    start, end = trend_range(f)
+    first = timezone.localtime(start).date()
+    first -= timedelta(days=first.weekday())
+    last = timezone.localtime(end - timedelta(microseconds=1)).date()
+    points = []
+    week = first
+    while week <= last:  # one step per week of the range
+        points.append(WeekPoint(week, agg.received_weeks.get(week, 0),
+                                agg.resolved_weeks.get(week, 0)))
+        week += timedelta(weeks=1)
+    return points
+
+
+# --- Backlog age histogram ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgeBucket:
+    index: int
+    low: int
+    high: int | None  # None: open-ended
+    total: int
+    overdue: int
+
+
+def backlog_age_histogram(f: DashboardFilters, *, now: datetime | None = None) -> list[AgeBucket]:
+    """Open reports now, by age in days (width_bucket over fixed thresholds)."""
+    now = now or timezone.now()
+    thresholds = Value([float(t) for t in AGE_THRESHOLDS],
+                       output_field=ArrayField(FloatField()))
+    rows = (
+        base_reports(f).filter(status__in=OPEN)
+        .annotate(bucket=WidthBucket(EpochDays(_ts(now) - F("created")), thresholds))
+        .values("bucket")
+        .annotate(total=Count("*"), overdue=Count("created", filter=Q(status__in=RUNNING,
+                                                                  due_at__lt=now)))
+    )
+    found = {r["bucket"]: r for r in rows}
+    edges = (0, *AGE_THRESHOLDS, None)
+    buckets = []
+    for i in range(len(edges) - 1):
+        r = found.get(i, {"total": 0, "overdue": 0})
+        buckets.append(AgeBucket(i, edges[i], edges[i + 1], r["total"], r["overdue"]))
+    return buckets
+
+
+# --- Hotspots -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hotspot:
+    cell_x: int
+    cell_y: int
+    open: int
+    overdue: int
+    supporters: int
+    address: str
+    category_id: int | None
+    lat: float = 0.0
+    lon: float = 0.0
+    category_name: str = ""
+    near: str = ""  # the nearest gazetteer address to the cell's centre
+
+
+NEAREST_ADDRESS_SQL = """
+SELECT c.i, a.street_uk, a.street_en, a.house_number
+FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS c(x, y, i)
+CROSS JOIN LATERAL (
+    SELECT street_uk, street_en, house_number FROM layers_addresspoint
+    WHERE location && ST_Expand(ST_SetSRID(ST_MakePoint(c.x, c.y), %s), %s)
+    ORDER BY location <-> ST_SetSRID(ST_MakePoint(c.x, c.y), %s)
+    LIMIT 1
+) a
+"""
+
+
+def nearest_addresses(points: list[tuple[float, float]], *, within_m: float) -> dict[int, str]:
+    """The nearest gazetteer address (within `within_m`) of each storage-SRID point, by
+    index: one KNN query for all (the ORM cannot say a LATERAL nearest-neighbour join)."""
+    if not points:
+        return {}
+    srid = settings.STORAGE_SRID
+    rows = _fetch(NEAREST_ADDRESS_SQL, [[p[0] for p in points], [p[1] for p in points], srid,
+                                        within_m, srid])
+    english = translation.get_language() == "en"
+    labels = {}
+    for r in rows:
+        street = r["street_en"] if english and r["street_en"] else r["street_uk"]
+        labels[r["i"] - 1] = f"{street}, {r['house_number']}" if r["house_number"] else street
+    return labels
+
+
+def hotspots(f: DashboardFilters, *, now: datetime | None = None,
+             limit: int = HOTSPOT_LIMIT) -> list[Hotspot]:
+    """Top HOTSPOT_CELL_M grid cells (storage SRID, metres) by open reports now."""
+    now = now or timezone.now()
+    cell = float(HOTSPOT_CELL_M)
+    rows = list(
+        base_reports(f).filter(status__in=OPEN)
+        .annotate(cx=Floor(StX("location") / cell), cy=Floor(StY("location") / cell))
+        .values("cx", "cy")
+        .annotate(
+            open=Count("*"),
+            overdue=Count("created", filter=Q(status__in=RUNNING, due_at__lt=now)),
+            supporters=Coalesce(Sum("supporters_count"), 0, output_field=IntegerField()),
+            address=Mode(Case(When(address="", then=None), default=F("address"),
+                              output_field=CharField())),
+            category=Mode("category_id", output_field=IntegerField()),
+        )
+        .order_by("-open", "-overdue", "cx", "cy")[:limit]
+    )
+    names = {c.pk: c.name for c in Category.objects.filter(pk__in=[r["category"] for r in rows])}
+    centres = [((r["cx"] + 0.5) * cell, (r["cy"] + 0.5) * cell) for r in rows]
+    near = nearest_addresses([c for c, r in zip(centres, rows, strict=True)
+                              if not r["address"]], within_m=cell)
+    unlabelled = iter(range(len(centres)))
+    result = []
+    for r, (x, y) in zip(rows, centres, strict=True):  # at most `limit` cells
+        centre = to_api(Point(x, y, srid=settings.STORAGE_SRID))
+        label = "" if r["address"] else near.get(next(unlabelled), "")
+        result.append(Hotspot(
+            cell_x=int(r["cx"]), cell_y=int(r["cy"]), open=r["open"], overdue=r["overdue"],
+            supporters=r["supporters"], address=r["address"] or "", category_id=r["category"],
+            lat=round(centre.y, 6), lon=round(centre.x, 6),
+            category_name=names.get(r["category"], ""), near=label,
+        ))
+    return result
+
+
+# --- Districts (choropleth) ---------------------------------------------------------------
+
+@dataclass
+class DistrictStat:
+    district_id: int
+    code: str
+    name: str
+    received: int = 0
+    resolved: int = 0  # of those received in the period, resolved by now
+    within_sla: int = 0
+    backlog: int = 0
+    geojson: str = ""
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return _rate(self.resolved, self.received)
+
+
+def district_stats(f: DashboardFilters, *, now: datetime | None = None,
+                   agg: MainAggregates | None = None) -> list[DistrictStat]:
+    """Per district: received in the period, how many of those are resolved, backlog now,
+    with the simplified WGS 84 outline (cached per districts layer version)."""
+    agg = agg or main_aggregates(f, now=now)
+    result = []
+    for d in district_outlines():  # one row per district
+        if f.district is not None and d["id"] != f.district.pk:
+            continue
+        r = agg.districts.get(d["id"], {})
+        result.append(DistrictStat(
+            district_id=d["id"], code=d["code"],
+            name=d["name_en"] if translation.get_language() == "en" and d["name_en"]
+            else d["name_uk"],
+            received=r.get("cur_received", 0), resolved=r.get("received_resolved", 0),
+            within_sla=r.get("received_within_sla", 0), backlog=r.get("cur_backlog", 0),
+            geojson=d["outline"] or "",
+        ))
+    return result
+
+
+def district_outlines() -> list[dict]:
+    """District outlines, simplified to 10 m, as GeoJSON: cached until the layer changes."""
+    key = f"dashboard:districts:{_layer_version('districts')}"
+    outlines = cache.get(key)
+    if outlines is None:
+        outlines = list(
+            District.objects.annotate(outline=AsGeoJSON(
+                Transform(SimplifyPreserveTopology("geometry", 10.0), 4326), precision=5))
+            .values("id", "code", "name_uk", "name_en", "outline").order_by("name_uk")
+        )
+        cache.set(key, outlines, 24 * 3600)
+    return outlines
+
+
+def hazard_zone_shapes(user) -> list[dict]:
+    """Open SHA/CHA zones the user may see, simplified, as GeoJSON strings: one query."""
+    return list(
+        visible_hazard_zones(user)
+        .filter(status=HazardZone.Status.OPEN,
+                kind__in=(HazardZone.Kind.SHA, HazardZone.Kind.CHA))
+        .annotate(shape=AsGeoJSON(Transform(SimplifyPreserveTopology("geometry", 5.0), 4326),
+                                  precision=5))
+        .values("id", "name", "kind", "is_demo", "shape")
+        .order_by("id")
+    )
+
+
+# --- Everything the dashboard shows -------------------------------------------------------
+
+@dataclass
+class DashboardData:
+    kpis: list[Kpi]
+    departments: list[DepartmentRow]
+    trend: list[WeekPoint]
+    age: list[AgeBucket]
+    hotspots: list[Hotspot]
+    districts: list[DistrictStat]
+    computed_at: datetime = field(default_factory=timezone.now)
+
+
+def _layer_version(layer: str) -> int:
+    from tiles.cache import layer_version
+
+    return layer_version(layer)
+
+
+def _data_version() -> str:
+    return f"{_layer_version('reports')}.{_layer_version('districts')}"
+
+
+def dashboard_data(f: DashboardFilters, *, now: datetime | None = None,
+                   use_cache: bool = True) -> DashboardData:
+    """All dashboard aggregates, cached for CACHE_SECONDS per filter set and data version.
+
+    Any report change bumps the reports layer version on commit (issues.services), so a
+    cached entry is never older than the last change; time-driven values ("overdue now")
+    are at most CACHE_SECONDS old.
+    """
+    key = f"dashboard:v1:{_data_version()}:{f.cache_key()}"
+    if use_cache and now is None:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    now = now or timezone.now()
+    agg = main_aggregates(f, now=now)
+    data = DashboardData(
+        kpis=kpi_summary(f, agg=agg),
+        departments=department_table(f, agg=agg),
+        trend=weekly_trend(f, agg=agg),
+        age=backlog_age_histogram(f, now=now),
+        hotspots=hotspots(f, now=now),
+        districts=district_stats(f, agg=agg),
+        computed_at=now,
+    )
+    if use_cache:
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+def export_rows(f: DashboardFilters) -> QuerySet[Report]:
+    """Reports received in the period, with WGS 84 coordinates computed in SQL.
+
+    Exported files leave the system: explosive-ordnance reports are given at their public
+    grid cell, never at the exact spot.
+    """
+    point = Case(When(is_hazard=True, then=generalised_location()), default=F("location"),
+                 output_field=GeometryField(srid=settings.STORAGE_SRID))
+    within = Case(
+        When(resolved_at__isnull=True, then=Value(None)),
+        When(due_at__isnull=True, then=Value(None)),
+        When(resolved_at__lte=F("due_at"), then=Value(True)),
+        default=Value(False), output_field=BooleanField(),
+    )
+    return (
+        base_reports(f).filter(in_range("created", f.start, f.end))
+        .annotate(
+            wgs=Transform(point, 4326),
+            hours=Case(When(resolved_at__isnull=False, then=hours_to_resolve()),
+                       default=Value(None), output_field=FloatField()),
+            within_sla=within,
+        )
+        .annotate(lon=StX("wgs"), lat=StY("wgs"), geometry=AsGeoJSON("wgs", precision=6))
+        .order_by("pk")
+    )

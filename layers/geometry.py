@@ -1,0 +1,82 @@
+"""Coordinate handling between the API (WGS 84 lat/lon), storage (metric) and tiles.
+
+Projections are named settings (STORAGE_SRID, API_SRID, TILE_SRID); this module is the one
+place that converts between them, with cached transforms (building one costs ~0.1 ms).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
+from django.contrib.gis.geos import GEOSGeometry, Point
+
+from geocity.errors import ValidationFailed
+
+
+@lru_cache(maxsize=16)
+def _transform(source: int, target: int) -> CoordTransform:
+    return CoordTransform(SpatialReference(source), SpatialReference(target))
+
+
+def to_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
+    """A copy of `geom` in `srid` (geometries without an SRID are taken as WGS 84)."""
+    source = geom.srid or settings.API_SRID
+    if source == srid:
+        clone = geom.clone()
+        clone.srid = srid
+        return clone
+    return geom.transform(_transform(source, srid), clone=True)
+
+
+def to_storage(geom: GEOSGeometry) -> GEOSGeometry:
+    return to_srid(geom, settings.STORAGE_SRID)
+
+
+def to_api(geom: GEOSGeometry) -> GEOSGeometry:
+    return to_srid(geom, settings.API_SRID)
+
+
+def point_from_lat_lon(lat: object, lon: object) -> Point:
+    """A storage-SRID point from WGS 84 lat/lon; a clear error for anything else."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, float] = {}
+    for name, value, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        if value is None or value == "":
+            errors[name] = [f"{name} is required."]
+            continue
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            errors[name] = [f"{name} must be a number, got {value!r}."]
+            continue
+        if not math.isfinite(number) or not -limit <= number <= limit:
+            errors[name] = [f"{name} must be between -{limit:g} and {limit:g}."]
+            continue
+        values[name] = number
+    if errors:
+        raise ValidationFailed(
+            "Invalid coordinates: " + " ".join(m for ms in errors.values() for m in ms),
+            code="invalid_location",
+            fields=errors,
+        )
+    return to_storage(Point(values["lon"], values["lat"], srid=settings.API_SRID))
+
+
+def lat_lon(point: Point) -> tuple[float, float]:
+    api = to_api(point)
+    return round(api.y, 7), round(api.x, 7)
+
+
+def generalise(point: Point, cell_m: int | None = None) -> Point:
+    """The centre of the `cell_m` grid cell (storage SRID, metres) that holds `point`.
+
+    Used for explosive-ordnance reports: the public never sees the exact spot.
+    """
+    cell = cell_m or settings.HAZARD_PUBLIC_CELL_M
+    storage = to_storage(point)
+    x = math.floor(storage.x / cell) * cell + cell / 2
+    y = math.floor(storage.y / cell) * cell + cell / 2
+    return Point(x, y, srid=settings.STORAGE_SRID)
