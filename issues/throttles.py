@@ -14,6 +14,7 @@ clerk, not as a whole.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 
 from django.conf import settings
 from django.core.cache import cache as default_cache
@@ -39,7 +40,7 @@ def parse_rates(rates, *, setting: str, multiplier: int = 1) -> list[tuple[int, 
     return parsed
 
 
-class MultiRateThrottle(BaseThrottle):
+class MultiRateThrottle(BaseThrottle, ABC):
     """Several sliding windows for one scope. Subclasses say who is counted, and by what."""
 
     scope = "default"
@@ -51,8 +52,9 @@ class MultiRateThrottle(BaseThrottle):
     def applies(self, request) -> bool:
         return True
 
+    @abstractmethod
     def identity(self, request) -> str:
-        raise NotImplementedError
+        """The cache-key part naming who is counted (an IP, a user id, an API key)."""
 
     def multiplier(self) -> int:
         return 1

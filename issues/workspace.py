@@ -51,6 +51,7 @@ from .services import (
     report_accept,
     report_assign,
     report_extend_sla,
+    report_note_add,
     report_reassign,
     report_transition,
 )
@@ -602,6 +603,12 @@ def build_actions(request: HttpRequest, report: Report, *, templates, nearby, pe
             fields=[Field("text", _("Reply"), required=True, value=v.get("text", ""),
                           templates=_templates_for(templates, "", report.lang),
                           attrs={"maxlength": 2000})]))
+        v = vals("note")
+        forms.append(ActionForm(
+            key="note", action="note", title=_("Internal note"), button=_("Add note"),
+            fields=[Field("internal_note", _("Note for colleagues (not shown to residents)"),
+                          required=True, value=v.get("internal_note", ""),
+                          attrs={"maxlength": 4000})]))
     if error is not None:
         for form in forms:
             if form.key == failed_key:
@@ -667,6 +674,13 @@ def perform_action(request: HttpRequest, report: Report) -> tuple[str, str]:
     if action == "comment":
         comment_create(report_id=report.pk, author=user, text=post.get("text", ""))
         return "comment", _("Reply published.")
+    if action == "note":
+        text = post.get("internal_note", "")
+        if not text.strip():
+            raise ValidationFailed("note required", code="note_required",
+                                   fields={"internal_note": [_("This field is required.")]})
+        report_note_add(report_id=report.pk, actor=user, internal_note=text)
+        return "note", _("Internal note added.")
     if action == "merge":
         other = _int_or_none(post.get("other"), "other")
         key = f"merge:{other}"

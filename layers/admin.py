@@ -45,6 +45,7 @@ from .models import (
     ResponsibilityArea,
     ServiceArea,
 )
+from .services import layer_changed
 
 TOKEN_SALT = "layers.admin.import"
 TOKEN_MAX_AGE = 3600
@@ -83,7 +84,34 @@ def _unstage(folder: str) -> None:
         shutil.rmtree(staging_root() / folder, ignore_errors=True)
 
 
-class LayerAdmin(GISModelAdmin):
+class LayerChangeMixin:
+    """Every admin write to a layer busts its tiles and, for routing layers, re-routes.
+
+    The hooks run inside the admin's transaction; `layer_changed` defers the work to
+    after the commit.
+    """
+
+    changed_layer: str = ""
+
+    def _layer_changed(self, request) -> None:
+        if layer_changed(layer=self.changed_layer):
+            messages.info(request, _("Open reports no one has touched yet will be re-routed "
+                                     "to match the changed layer."))
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self._layer_changed(request)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        self._layer_changed(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        self._layer_changed(request)
+
+
+class LayerAdmin(LayerChangeMixin, GISModelAdmin):
     """A geometry layer: offline map widget, import page, export links and actions."""
 
     gis_widget = OfflineMapWidget
@@ -93,6 +121,10 @@ class LayerAdmin(GISModelAdmin):
     @property
     def layer_name(self) -> str:
         return layer_for_model(self.model)
+
+    @property
+    def changed_layer(self) -> str:
+        return self.layer_name
 
     # --- URLs -----------------------------------------------------------------------------
     def _url_name(self, view: str) -> str:
@@ -250,7 +282,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(LayerChangeMixin, admin.ModelAdmin):
+    changed_layer = "responsibility"  # an inactive department is skipped by routing
     list_display = ["code", "name_uk", "kind", "is_emergency_service", "is_active", "email"]
     list_filter = ["kind", "is_emergency_service", "is_active"]
     search_fields = ["code", "name_uk", "name_en", "email"]
@@ -283,7 +316,8 @@ class HazardZoneAdmin(LayerAdmin):
 
 
 @admin.register(InfrastructureLayer)
-class InfrastructureLayerAdmin(admin.ModelAdmin):
+class InfrastructureLayerAdmin(LayerChangeMixin, admin.ModelAdmin):
+    changed_layer = "infrastructure"
     list_display = ["code", "name_uk", "name_en", "colour", "order", "feature_count"]
     search_fields = ["code", "name_uk", "name_en"]
 

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,16 +59,6 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 LAYERS = ("service-area", "districts", "responsibility", "hazard", "infrastructure", "addresses")
-# Tile layer (tiles.cache) each import layer feeds; addresses have no tiles.
-TILE_LAYERS = {
-    "service-area": "service-area",
-    "districts": "districts",
-    "responsibility": "responsibility",
-    "hazard": "hazard-zones",
-    "infrastructure": "infrastructure",
-}
-# Layers routing reads: after an import, untouched open reports are re-routed.
-ROUTING_LAYERS = frozenset({"service-area", "responsibility", "hazard"})
 
 BATCH_SIZE = 500
 PROGRESS_MIN_FEATURES = 1000
@@ -703,7 +694,9 @@ class ImportOptions:
     infrastructure_layer: str | None = None
 
 
-class _Writer:
+class _Writer(ABC):
+    """Turns one layer's features into rows; a subclass per layer says how (`build`)."""
+
     shape = POLYGONAL
     model: type
 
@@ -734,8 +727,9 @@ class _Writer:
                      or self.value(feature, "street"))
         return f"#{feature.fid}" + (f" «{name}»" if name else "")
 
+    @abstractmethod
     def build(self, feature, geom: GEOSGeometry) -> Any:
-        raise NotImplementedError
+        """The unsaved model instance for one valid feature (geometry in the storage SRID)."""
 
     def flush(self, items: list) -> None:
         self.model.objects.bulk_create(items)
@@ -1119,16 +1113,6 @@ def layer_import(
 
 
 def _schedule_side_effects(layer: str, summary: ImportSummary) -> None:
-    tile_layer = TILE_LAYERS.get(layer)
-    if tile_layer:
-        def bump() -> None:
-            from tiles.cache import bump_layer_version
+    from .services import layer_changed
 
-            bump_layer_version(tile_layer)
-
-        transaction.on_commit(bump)
-    if layer in ROUTING_LAYERS:
-        from .tasks import reroute_open_reports
-
-        transaction.on_commit(lambda: reroute_open_reports.delay())
-        summary.reroute_scheduled = True
+    summary.reroute_scheduled = layer_changed(layer=layer)

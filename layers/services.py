@@ -356,6 +356,42 @@ RETURNING report_id
 """  # noqa: S608 - two constants joined; every value is bound
 
 
+# Import/export layer name -> the tile layer drawn from it.
+TILE_LAYERS = {
+    "service-area": "service-area",
+    "districts": "districts",
+    "responsibility": "responsibility",
+    "hazard": "hazard-zones",
+    "infrastructure": "infrastructure",
+}
+# Layers routing reads: after they change, untouched open reports are re-routed.
+ROUTING_LAYERS = frozenset({"service-area", "responsibility", "hazard"})
+
+
+def layer_changed(*, layer: str) -> bool:
+    """Schedule what must follow any write to a map layer (admin edit, import, delete).
+
+    After the commit: bump the layer's tile cache version and, for layers routing reads,
+    re-route the open reports no person has touched (a Celery task). Returns whether a
+    re-route was scheduled. Precondition: called inside the writing transaction, so
+    nothing happens if it rolls back.
+    """
+    tile_layer = TILE_LAYERS.get(layer)
+    if tile_layer:
+        def bump() -> None:
+            from tiles.cache import bump_layer_version
+
+            bump_layer_version(tile_layer)
+
+        transaction.on_commit(bump)
+    if layer not in ROUTING_LAYERS:
+        return False
+    from .tasks import reroute_open_reports
+
+    transaction.on_commit(lambda: reroute_open_reports.delay())
+    return True
+
+
 @dataclass(frozen=True)
 class RerouteResult:
     changed: int

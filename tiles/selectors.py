@@ -107,7 +107,8 @@ def audience_for(user) -> Audience:
 
 @dataclass(frozen=True)
 class TileFilters:
-    """`?category=&status=&since=&until=` for report tiles, heat tiles and grids.
+    """`?category=&status=&since=&until=&department=&district=` for report tiles, heat tiles
+    and grids. `department` and `district` take one code each (the dashboard's filters).
 
     `since` is inclusive, `until` exclusive; a bare date for `until` means "through that day"
     (local time), so `since=2025-01-01&until=2025-01-31` is the whole of January.
@@ -117,14 +118,18 @@ class TileFilters:
     statuses: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    department: str = ""
+    district: str = ""
 
     def key(self) -> str:
         """A canonical cache-key fragment (order of codes does not matter)."""
-        return "c={};s={};f={};u={}".format(
+        return "c={};s={};f={};u={};d={};r={}".format(
             ",".join(self.categories),
             ",".join(self.statuses),
             self.since.isoformat() if self.since else "",
             self.until.isoformat() if self.until else "",
+            self.department,
+            self.district,
         )
 
     def as_report_filters(self) -> ReportFilters:
@@ -133,6 +138,8 @@ class TileFilters:
             statuses=list(self.statuses) or None,
             created_after=self.since,
             created_before=self.until,
+            department=self.department or None,
+            district=self.district or None,
         )
 
 
@@ -185,7 +192,17 @@ def parse_tile_filters(params) -> TileFilters:
     if since and until and since >= until:
         raise ValidationFailed("since must be before until.", code="invalid_period",
                                fields={"since": ["Must be before until."]})
-    return TileFilters(categories, statuses, since, until)
+    department = _one_code(params.get("department"), "department")
+    district = _one_code(params.get("district"), "district")
+    return TileFilters(categories, statuses, since, until, department, district)
+
+
+def _one_code(raw: str | None, name: str) -> str:
+    codes = _codes(raw, name)
+    if len(codes) > 1:
+        raise ValidationFailed(f"One {name} code at most.", code=f"invalid_{name}",
+                               fields={name: ["A single code."]})
+    return codes[0] if codes else ""
 
 
 # --- Reports for tiles --------------------------------------------------------------------
@@ -193,7 +210,7 @@ def parse_tile_filters(params) -> TileFilters:
 def tile_reports(audience: Audience, filters: TileFilters) -> QuerySet[Report]:
     """Reports this audience may see (`visible_reports`), filtered. No spatial filter yet.
 
-    The four filters are applied as `issues.selectors.filter_reports` applies them; that
+    The filters are applied as `issues.selectors.filter_reports` applies them; that
     function is not called because it asks `user_sees_restricted` again (two queries per
     call) for spatial filters that tiles do themselves (`reports_in_box`).
     """
@@ -206,6 +223,10 @@ def tile_reports(audience: Audience, filters: TileFilters) -> QuerySet[Report]:
         qs = qs.filter(created__gte=filters.since)
     if filters.until:
         qs = qs.filter(created__lt=filters.until)
+    if filters.department:
+        qs = qs.filter(department__code=filters.department)
+    if filters.district:
+        qs = qs.filter(district__code=filters.district)
     return qs
 
 

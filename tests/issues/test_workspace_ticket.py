@@ -265,6 +265,33 @@ def test_public_reply(client, users, city):
     assert comment.is_staff_reply and comment.author == users["roads"]
 
 
+def test_internal_note_stays_internal(client, users, city):
+    # given a ticket of the roads department
+    report = make(city)
+    client.force_login(users["roads"])
+    # when a clerk adds an internal note without changing the status
+    response = post(client, report, action="note", internal_note="Бригада приїде в четвер")
+    # then it is on the staff timeline, the status is unchanged and the public never sees it
+    assert response.status_code == 302
+    event = report.events.get(type="note")
+    assert event.internal_note == "Бригада приїде в четвер" and not event.public_note
+    assert event.actor == users["roads"]
+    report.refresh_from_db()
+    assert report.status == Status.ASSIGNED
+    assert "Бригада приїде в четвер" in page(client, report).content.decode()
+    client.logout()
+    assert "Бригада" not in client.get(f"/reports/{report.pk}/").content.decode()
+
+
+def test_an_empty_internal_note_is_refused_in_the_form(client, users, city):
+    report = make(city)
+    client.force_login(users["roads"])
+    response = post(client, report, action="note", internal_note="   ")
+    assert response.status_code == 400
+    assert 'data-error="note"' in response.content.decode()
+    assert not report.events.filter(type="note").exists()
+
+
 def test_a_stale_page_does_not_act(client, users, city):
     report = make(city, status=Status.IN_PROGRESS)
     client.force_login(users["roads"])

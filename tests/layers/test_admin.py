@@ -2,6 +2,7 @@
 summary, then import), errors in the form, permissions, and GeoJSON/GeoPackage downloads."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from layers.admin import staging_root
+from tiles.cache import layer_version
 from layers.models import (
     AddressPoint,
     Department,
@@ -100,7 +102,10 @@ def test_change_form_uses_the_offline_map(admin_client, city, model, obj):
     assert "/static/vendor/ol/ol.css" in html
     assert "/tiles/districts/{z}/{x}/{y}.pbf" in html
     assert "ol.source.OSM" not in html
-    assert "cdn.jsdelivr" not in html and "earthdata" not in html
+    assets = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html) + re.findall(
+        r'<link[^>]*\shref="([^"]+)"', html)
+    assert assets and all(url.startswith("/") and not url.startswith("//")
+                          for url in assets), assets
     assert "https://" not in html.split("<body")[0]
 
 
@@ -281,3 +286,41 @@ def test_the_admin_speaks_ukrainian_by_default(client, users, city):
     response = client.post(IMPORT_URL, {"file": _upload(_zones()), "layer": "hazard"})
     html = response.content.decode()
     assert "Пробний запуск: нічого не записано." in html
+
+
+# --- Side effects of admin edits ------------------------------------------------------------
+
+def test_editing_a_responsibility_area_reroutes_untouched_reports_and_busts_tiles(
+        admin_client, city, django_capture_on_commit_callbacks):
+    # given an untouched pothole routed to roads, inside the roads area
+    report = f.ReportFactory(location=f.centre(), category=city.pothole,
+                             department=city.roads, routing_rule="area")
+    area = city.areas["roads"]
+    version = layer_version("responsibility")
+    url = reverse("admin:layers_responsibilityarea_delete", args=[area.pk])
+    # when an administrator deletes the roads area in the admin
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"post": "yes"}, follow=True)
+    # then the tiles are re-versioned and the report is re-routed away from roads
+    assert response.status_code == 200
+    assert b"will be re-routed" in response.content
+    assert layer_version("responsibility") > version
+    report.refresh_from_db()
+    assert report.department != city.roads
+    assert report.events.filter(type="rerouted").count() == 1
+
+
+def test_editing_an_infrastructure_layer_busts_tiles_without_rerouting(
+        admin_client, city, django_capture_on_commit_callbacks):
+    layer = f.InfrastructureFeatureFactory().layer
+    report = f.ReportFactory(location=f.centre(), category=city.pothole,
+                             department=city.parks, routing_rule="area")
+    version = layer_version("infrastructure")
+    url = reverse("admin:layers_infrastructurelayer_change", args=[layer.pk])
+    data = {"code": layer.code, "name_uk": "Нова назва", "name_en": "New name",
+            "colour": layer.colour, "order": layer.order}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    assert layer_version("infrastructure") > version
+    assert not report.events.exists()

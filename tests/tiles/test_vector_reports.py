@@ -105,6 +105,40 @@ def test_filters(city, client, query, expected):
 
 
 @pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?department=roads", {"roads_west", "roads_east"}),
+        ("?district=west", {"roads_west", "light_west"}),
+        ("?department=roads&district=east", {"roads_east"}),
+        ("?department=parks", set()),
+    ],
+)
+def test_department_and_district_filters(city, client, query, expected):
+    # given reports of two departments on both sides of the district border
+    made = {
+        "roads_west": f.ReportFactory(category=city.pothole, department=city.roads,
+                                      district=city.west, location=f.offset(city.centre, -10, 0)),
+        "roads_east": f.ReportFactory(category=city.pothole, department=city.roads,
+                                      district=city.east, location=f.offset(city.centre, 10, 0)),
+        "light_west": f.ReportFactory(category=city.streetlight, department=city.lighting,
+                                      district=city.west, location=f.offset(city.centre, -20, 0)),
+    }
+    names = {r.pk: name for name, r in made.items()}
+    # when the tile is fetched with the dashboard's department/district filters
+    response = client.get(tile_of(city.centre, 16).url() + query)
+    # then only the matching reports are drawn
+    assert {names[i] for i in by_id(features(response))} == expected
+
+
+def test_heat_and_report_tiles_refuse_several_departments(city, client):
+    tile = tile_of(city.centre, 14)
+    for url in (tile.url(), tile.heat_url):
+        response = client.get(url + "?department=roads,lighting")
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid_department"
+
+
+@pytest.mark.parametrize(
     ("query", "code"),
     [("?status=nonsense", "invalid_status"), ("?since=yesterday", "invalid_since"),
      ("?until=2025-13-01", "invalid_until"), ("?since=2025-03-01&until=2025-02-01",
