@@ -94,7 +94,8 @@ def cmd_system(args: list[str]) -> None:
     line = "apt-get install -y " + " ".join(packages)
     if os.geteuid() != 0:
         fail(
-            f"Missing system packages: {labels}.\n    Install them (as root), then run make again:\n"
+            f"Missing system packages: {labels}.\n"
+            "    Install them (as root), then run make again:\n"
             f"    sudo apt-get update && sudo {line}"
         )
     info(f"Installing system packages: {' '.join(packages)}")
@@ -291,7 +292,7 @@ def cmd_db(_args: list[str]) -> None:
         if _psql(admin_url, "SELECT 1").returncode == 0:
             break
         time.sleep(0.5)
-    exists = _psql(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")
+    exists = _psql(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")  # noqa: S608 - a constant
     if exists.stdout.strip() != "1":
         info(f"Creating database {DB_NAME}")
         created = _psql(admin_url, f"CREATE DATABASE {DB_NAME}")

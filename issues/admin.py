@@ -268,7 +268,8 @@ class ApiClientAdmin(admin.ModelAdmin):
             messages.error(request, exc.message)
             return
         obj.pk = client.pk
-        obj.key_prefix, obj.key_hash, obj.created = client.key_prefix, client.key_hash, client.created
+        obj.key_prefix, obj.key_hash = client.key_prefix, client.key_hash
+        obj.created = client.created
         messages.warning(request, _("The API key for %(name)s (shown only now): %(key)s")
                          % {"name": client.name, "key": key})
 

@@ -13,9 +13,9 @@ from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.indexes import GistIndex
 from django.core.files.storage import storages
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
-from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -87,7 +87,8 @@ class Category(LocalizedNameMixin, models.Model):
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         constraints = [
-            models.CheckConstraint(condition=models.Q(sla_days__lte=30), name="category_sla_max_30d")
+            models.CheckConstraint(condition=models.Q(sla_days__lte=30),
+                                   name="category_sla_max_30d")
         ]
 
     @property

@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 def _render(template: str, lang: str, context: dict) -> tuple[str, str]:
     with translation.override(lang if lang in ("uk", "en") else "uk"):
-        body = render_to_string(f"issues/email/{template}.txt", {**context, "SITE_URL": settings.SITE_URL,
-                                                                "SITE_NAME": settings.SITE_NAME})
+        body = render_to_string(f"issues/email/{template}.txt", {
+            **context, "SITE_URL": settings.SITE_URL, "SITE_NAME": settings.SITE_NAME})
     subject, _, text = body.strip().partition("\n")
     return subject.strip(), text.strip() + "\n"
 

@@ -59,8 +59,10 @@ def read_gps(image: Image.Image) -> tuple[float, float] | None:
     except Exception:  # noqa: BLE001 - broken EXIF must not reject an otherwise good photo
         return None
     try:
-        lat = _dms_to_degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef, "N"))
-        lon = _dms_to_degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef, "E"))
+        lat = _dms_to_degrees(gps[ExifTags.GPS.GPSLatitude],
+                              gps.get(ExifTags.GPS.GPSLatitudeRef, "N"))
+        lon = _dms_to_degrees(gps[ExifTags.GPS.GPSLongitude],
+                              gps.get(ExifTags.GPS.GPSLongitudeRef, "E"))
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):

@@ -40,7 +40,8 @@ def department_ids(user) -> frozenset[int]:
 
 
 def is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_superuser or GROUP_ADMIN in _group_names(user)))
+    return bool(user and user.is_authenticated
+                and (user.is_superuser or GROUP_ADMIN in _group_names(user)))
 
 
 def is_moderator(user) -> bool:

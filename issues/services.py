@@ -42,8 +42,8 @@ from .models import (
     Supporter,
 )
 from .photos import InspectedPhoto, photo_inspect
+from .roles import department_ids, is_moderator, is_read_only, roles_for
 from .selectors import idempotent_report
-from .roles import department_ids, is_read_only, is_moderator, roles_for
 from .workflow import (
     OPEN_STATUSES,
     REOPEN_TRANSITIONS,
@@ -472,7 +472,8 @@ def _merge_into(duplicate: Report, target: Report, *, actor, now) -> None:
     reporter_email = (duplicate.contact_email or "").lower()
     reporter_is_new = False
     if duplicate.reporter_id and duplicate.reporter_id != target.reporter_id:
-        _, reporter_is_new = Supporter.objects.get_or_create(report=target, user_id=duplicate.reporter_id)
+        _, reporter_is_new = Supporter.objects.get_or_create(report=target,
+                                                             user_id=duplicate.reporter_id)
     elif reporter_email and reporter_email != (target.contact_email or "").lower():
         _, reporter_is_new = Supporter.objects.get_or_create(report=target, email=reporter_email)
     moved += int(reporter_is_new)
@@ -521,7 +522,8 @@ def report_reassign(*, report_id: int, actor, department_id: int, reason: str) -
         report.department = department
         report.assignee = None
         report.routing_rule = Report.RoutingRule.MANUAL
-        report.routing_explanation_uk = f"Передано вручну до «{department.name_uk}»: {reason.strip()}"
+        report.routing_explanation_uk = (
+            f"Передано вручну до «{department.name_uk}»: {reason.strip()}")
         report.routing_explanation_en = (
             f"Reassigned by staff to “{department.name_en or department.name_uk}”: "
             f"{reason.strip()}"
@@ -854,7 +856,8 @@ def report_moderate(
     return report
 
 
-def photo_add(*, report_id: int, actor, files: Sequence, kind: str = Photo.Kind.AFTER) -> list[Photo]:
+def photo_add(*, report_id: int, actor, files: Sequence,
+              kind: str = Photo.Kind.AFTER) -> list[Photo]:
     """Staff "after" photos (or a reporter's extra ones), within the per-report limit."""
     with transaction.atomic():
         report = _lock(report_id)

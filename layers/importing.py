@@ -735,8 +735,8 @@ class _Writer(ABC):
         self.model.objects.bulk_create(items)
         self.summary.created += len(items)
 
-    def finish(self) -> None:
-        pass
+    def finish(self) -> None:  # noqa: B027 - an optional hook; most writers need nothing
+        """After the last batch (the district writer drops stale rows here on --replace)."""
 
 
 class _ServiceAreaWriter(_Writer):

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import translation
 
 from layers.admin import staging_root
-from tiles.cache import layer_version
 from layers.models import (
     AddressPoint,
     Department,
@@ -22,6 +21,7 @@ from layers.models import (
     ResponsibilityArea,
     ServiceArea,
 )
+from tiles.cache import layer_version
 
 from .. import factories as f
 from .test_import_formats import feature, square
