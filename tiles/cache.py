@@ -30,7 +30,7 @@ TILE_BROWSER_MAX_AGE (60 s) on point tiles and the other layers, and within
 AGGREGATE_GRACE_SECONDS + TILE_BROWSER_MAX_AGE (90 s) on report cells, heat tiles and the
 grid, plus one render time; with per-process local memory, within 60 s + 60 s.
 Writes that bypass services (raw SQL, COPY, `queryset.update()`) must bump the counter
-themselves; admin edits of layer models are caught by `tiles.apps` (post_save/post_delete).
+themselves; admin edits and imports of layers call `layers.services.layer_changed`.
 """
 
 from __future__ import annotations
