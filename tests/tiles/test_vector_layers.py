@@ -121,11 +121,17 @@ def test_responsibility_is_staff_only(city, users, client, login):
         ("roads", "Roads citywide", 0)]
 
 
-def test_layer_edits_invalidate_their_tiles(city, client, django_capture_on_commit_callbacks):
+def test_layer_edits_invalidate_their_tiles(city, users, client, login,
+                                           django_capture_on_commit_callbacks):
+    # given the districts tile, cached
     url = tile_of(city.centre, 12).url("districts")
     assert len(features(client.get(url), "districts")) == 2
+    # when an administrator deletes a district in the admin (layers.services.layer_changed)
+    admin = login(users["admin"])
     with django_capture_on_commit_callbacks(execute=True):
-        city.west.delete()
+        response = admin.post(f"/admin/layers/district/{city.west.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    # then the next tile no longer has it
     assert len(features(client.get(url), "districts")) == 1
 
 
