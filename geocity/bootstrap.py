@@ -54,6 +54,8 @@ BROWSER_REQUIREMENTS = [
     # Category icons are emoji: without a colour emoji font screenshots show empty boxes.
     ("Noto Color Emoji font", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
      ["fonts-noto-color-emoji"]),
+    # The Celery test runs a real worker on Redis (a private server when none answers).
+    ("Redis (Celery worker test)", "/usr/bin/redis-server", ["redis-server"]),
 ]
 
 

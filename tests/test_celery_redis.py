@@ -3,7 +3,8 @@
 The rest of the suite runs tasks in-process (no CELERY_BROKER_URL). This test starts a real
 worker process and sends it a task through Redis, the way a scaled deployment does, so the
 broker settings, task discovery and the worker's database access are exercised for real.
-Skipped (with the reason) when no Redis answers on REDIS_TEST_URL.
+When no Redis answers on REDIS_TEST_URL, a private `redis-server` (installed by `make test`)
+is started for the test on a free port, keeping nothing on disk.
 """
 
 import os
@@ -42,14 +43,35 @@ def _database_url() -> str:
     return f"postgis://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+@pytest.fixture(scope="module")
+def redis_url():
+    if _redis_answers(REDIS_URL):
+        yield REDIS_URL
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while not _redis_answers(url):
+        assert time.monotonic() < deadline, "the private redis-server did not start"
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 @pytest.fixture
-def worker_env(transactional_db):
-    if not _redis_answers(REDIS_URL):
-        pytest.skip(f"no Redis at {REDIS_URL} (set REDIS_TEST_URL)")
+def worker_env(transactional_db, redis_url):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(DATABASE_URL=_database_url(), CELERY_BROKER_URL=REDIS_URL,
-               CELERY_RESULT_BACKEND=REDIS_URL, DEBUG="false",
+    env.update(DATABASE_URL=_database_url(), CELERY_BROKER_URL=redis_url,
+               CELERY_RESULT_BACKEND=redis_url, DEBUG="false",
                SECRET_KEY="celery-test-" + "x" * 50, ALLOWED_HOSTS="localhost")
     return env
 
