@@ -124,6 +124,43 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, result
 
 
+class WsgiResponse:
+    def __init__(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = int(status.split()[0])
+        self.headers = dict(headers)
+        self.content = content
+
+
+class WsgiClient:
+    """GET through Django's WSGI handler exactly as a WSGI server calls it: the whole request
+    path (middleware, view, response) and nothing else. Django's test `Client` adds its own
+    instrumentation per request (signal hooks for templates and exceptions, cookie
+    bookkeeping): ~0.4 ms that no server pays, a third of a small tile's budget."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test import RequestFactory
+
+        self.handler = WSGIHandler()
+        self.factory = RequestFactory()
+
+    def get(self, path: str, **headers: str) -> WsgiResponse:
+        environ = self.factory.get(path, **headers).environ
+        started: list = []
+
+        def start_response(status, response_headers, exc_info=None):
+            started[:] = [status, response_headers]
+
+        chunks = self.handler(environ, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return WsgiResponse(started[0], started[1], content)
+
+
 def ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 

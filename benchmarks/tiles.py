@@ -2,10 +2,10 @@
 
 Sections (all measured in the same run, side by side, so ratios hold on a noisy machine):
 1. request path vs raw SQL: for tiles at z10/z12/z14/z16 around the centre and random tiles
-   in the city, p50/p95 of the full Django request path (django.test.Client: URL routing,
-   middleware, auth, cache look-up, render, ETag, gzip), cold (server cache invalidated by a
-   version bump before every request) and cached, beside the same ST_AsMVT statement run
-   raw through psycopg; cold/raw ratios;
+   in the city, p50/p95 of the full Django request path (Django's WSGI handler called as a
+   server calls it, `common.WsgiClient`: URL routing, middleware, auth, cache look-up, render,
+   ETag, gzip), cold (server cache cleared before every request) and cached, beside the same
+   ST_AsMVT statement run raw through psycopg; cold/raw ratios;
 2. parallel query on/off for the same statements (raw);
 3. heat tiles: p50 cold at z12 and z14 (request path), with the SQL part alone;
 4. tile sizes per zoom: every tile over the city at z10..z14, the densest at z15/z16;
@@ -149,10 +149,9 @@ def get(client, url: str, **headers) -> tuple[float, object]:
 
 def request_vs_raw(raw: Raw, tiles: list[Target], reps: int, cached_reps: int) -> dict:
     from django.core.cache import cache
-    from django.test import Client
     from django.utils import timezone
 
-    client = Client()
+    client = common.WsgiClient()
     layer = public_layer()
     per_tile = []
     for t in tiles:
@@ -232,12 +231,11 @@ def parallel(raw: Raw, tiles: list[Target], reps: int) -> dict:
 
 def heat(raw: Raw, reps: int) -> dict:
     from django.core.cache import cache
-    from django.test import Client
 
     from tiles.heat import heat_statement
     from tiles.selectors import TileFilters, public_audience
 
-    client = Client()
+    client = common.WsgiClient()
     out = {}
     points = [(CENTRE_LON, CENTRE_LAT), *city_points(4, 5)]
     # "count" weighs every report (the worst case); "open" is what the maps request.

@@ -80,3 +80,22 @@ def generalise(point: Point, cell_m: int | None = None) -> Point:
     x = math.floor(storage.x / cell) * cell + cell / 2
     y = math.floor(storage.y / cell) * cell + cell / 2
     return Point(x, y, srid=settings.STORAGE_SRID)
+
+
+# --- Web Mercator bands -------------------------------------------------------------------
+# Reports store their Web Mercator x, y and the band of x (Report.tile_x/tile_y/tile_band)
+# so a tile's aggregates are index-only range scans (see issues.models.Report and
+# tiles.selectors.report_rows_in_box). A band is a z16 tile column: ~611 m at the equator.
+MERCATOR_HALF_WORLD = 20037508.342789244
+TILE_BAND_ZOOM = 16
+TILE_BAND_M = 2 * MERCATOR_HALF_WORLD / 2**TILE_BAND_ZOOM
+
+
+def tile_band(x: float) -> int:
+    """The band of Web Mercator `x`: the same IEEE arithmetic as the generated column, so a
+    point inside [xmin, xmax] is always in a band of `tile_bands(xmin, xmax)`."""
+    return math.floor((x + MERCATOR_HALF_WORLD) / TILE_BAND_M)
+
+
+def tile_bands(xmin: float, xmax: float) -> list[int]:
+    return list(range(tile_band(xmin), tile_band(xmax) + 1))

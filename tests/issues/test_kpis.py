@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -148,6 +149,37 @@ def test_department_table_shows_volumes_beside_rates(fixture, now, city):
     assert roads.small_sample and lighting.small_sample
     names = [r.name_uk for r in kpis.department_table(filters(now), now=now)]
     assert names == sorted(names)
+
+
+def test_large_sets_read_percentiles_from_a_histogram_within_half_a_percent(
+        fixture, now, monkeypatch, django_assert_num_queries):
+    # given the same reports, with the exact-percentile limit lowered below their number
+    monkeypatch.setattr(kpis, "EXACT_PERCENTILES_UP_TO", 0)
+    # when the KPIs and the department table are computed (counts, then one histogram query)
+    with django_assert_num_queries(2):
+        agg = kpis.main_aggregates(filters(now), now=now)
+    result = by_key(kpis.kpi_summary(filters(now), now=now, agg=agg))
+    rows = {r.code: r for r in kpis.department_table(filters(now), now=now, agg=agg)}
+    # then every percentile is the exact one (as in the test above) within 0.5 %
+    assert result["median_hours"].value == pytest.approx(144, rel=0.005)
+    assert result["p90_hours"].value == pytest.approx(374.4, rel=0.005)
+    assert result["median_hours"].previous == pytest.approx(48, rel=0.005)
+    assert rows["roads"].median_hours == pytest.approx(228, rel=0.005)
+    assert rows["lighting"].median_hours == pytest.approx(144, rel=0.005)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_histogram_quantiles_follow_percentile_cont(seed):
+    # given durations from a minute to half a year, bucketed as the SQL buckets them
+    rng = np.random.default_rng(seed)
+    hours = np.exp(rng.uniform(np.log(1 / 60), np.log(4400), size=5001))
+    buckets = np.floor(np.log(np.maximum(hours * 3600, 1.0)) * kpis.BUCKETS_PER_E).astype(int)
+    counts = dict(zip(*np.unique(buckets, return_counts=True), strict=True))
+    # when the median and p90 are read from the histogram
+    median, p90 = kpis._histogram_quantiles({int(b): int(n) for b, n in counts.items()})
+    # then they are percentile_cont's (numpy's "linear") within 0.5 %
+    assert median == pytest.approx(np.percentile(hours, 50), rel=0.005)
+    assert p90 == pytest.approx(np.percentile(hours, 90), rel=0.005)
 
 
 def test_weekly_trend_is_zero_filled_and_sums_up(fixture, now):
