@@ -75,7 +75,7 @@ def _label(sql: str) -> str:
         return "one pass: KPIs, departments, districts, trend"
     if "percentile_cont" in text:
         return "percentiles (overall, per department)"
-    if "date_part('epoch'" in text:
+    if "resolve_bucket" in text:
         return "percentiles from a histogram (overall, per department)"
     if "width_bucket" in text:
         return "backlog age histogram"

@@ -25,6 +25,8 @@ from .models import (
     CategoryAttribute,
     CategoryGroup,
     Comment,
+    DailyStat,
+    DailyStatDirty,
     IdempotencyKey,
     Photo,
     Report,
@@ -41,6 +43,19 @@ class CategoryAttributeInline(admin.TabularInline):
     extra = 0
     fields = ("order", "code", "datatype", "required", "description_uk", "description_en",
               "values")
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the system (audit trail, rollups): shown, never edited."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(CategoryGroup)
@@ -176,7 +191,7 @@ class ReportAdmin(GISModelAdmin):
 
 
 @admin.register(ReportEvent)
-class ReportEventAdmin(admin.ModelAdmin):
+class ReportEventAdmin(ViewOnlyAdmin):
     """The audit trail is append-only: readable, never editable."""
 
     list_display = ("created", "report", "type", "actor", "actor_role", "from_status",
@@ -185,15 +200,6 @@ class ReportEventAdmin(admin.ModelAdmin):
     search_fields = ("report__id", "public_note", "internal_note", "external_id")
     raw_id_fields = ("report", "actor")
     list_select_related = ("report", "actor", "to_department")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Photo)
@@ -240,6 +246,22 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(DailyStat)
+class DailyStatAdmin(ViewOnlyAdmin):
+    """The dashboard's rollup is computed from the reports (issues.rollups);
+    `manage.py rebuild_dashboard_rollup` recomputes it."""
+
+    list_display = ("day", "department_id", "district_id", "category_id", "received",
+                    "resolved", "done")
+    list_filter = ("day",)
+    date_hierarchy = "day"
+
+
+@admin.register(DailyStatDirty)
+class DailyStatDirtyAdmin(ViewOnlyAdmin):
+    list_display = ("day",)
 
 
 class ApiClientForm(forms.ModelForm):

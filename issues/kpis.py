@@ -61,6 +61,7 @@ from layers.geometry import to_api
 from layers.models import Department, District, HazardZone
 from layers.selectors import visible_hazard_zones
 
+from . import rollups
 from .models import RESOLVE_BUCKETS_PER_E, Category, Report
 from .selectors import generalised_location
 from .workflow import DONE_STATUSES, OPEN_STATUSES, SLA_RUNNING_STATUSES
@@ -230,24 +231,39 @@ def base_reports(f: DashboardFilters) -> QuerySet[Report]:
     return qs
 
 
-# --- The one pass over the reports ---------------------------------------------------------
+# --- The counts: the daily rollup, plus today and the reports open now ---------------------
 #
-# KPIs (both periods), the department table, the district rates and the weekly trend all
-# come from ONE statement: the candidate rows are read once, as a UNION ALL of four disjoint
-# sets that each match an index range (created since `lo`; resolved since `lo`; closed
-# without resolution since `lo`; still open), pre-aggregated by (department, district,
-# week received, week resolved) in a hash aggregate, and rolled up with GROUPING SETS. The
-# ORM cannot say GROUPING SETS, so the outer SQL is written here; the row sets are compiled
-# from ORM querysets and every value is a bound parameter.
+# KPIs (both periods), the department table, the district rates and the weekly trend come
+# from ONE statement over the daily rollup (issues.rollups: one row per local day ×
+# department × district × category) for the closed days since `lo`, plus today's rows
+# computed live from the reports by the same SQL, summed with GROUPING SETS ((),
+# (department), (district), (week)). Snapshots (open backlog, overdue) also need the reports
+# open now: a second small statement over them (the `report_dash_open` index). A snapshot at
+# a past midnight T: open = open now − received on days ≥ T + done on days ≥ T; overdue =
+# running now and due before T + late_done on days ≥ T − late_due on days ≥ T.
 #
-# Exact percentiles do not add up, so the times to resolve are a second statement over the
+# Exact percentiles do not add up, so the times to resolve are a third statement over the
 # reports resolved in the two periods: exact with GROUPING SETS ((), (department_id)) for
 # small sets, counts per duration bucket for large ones (`histogram_statement`).
 
-ROW_COLUMNS = ("department_id", "district_id", "status", "created", "resolved_at", "closed_at",
-               "due_at", "reopen_count", "supporters_count")
-# GROUPING(department_id, district_id, wc, wr): a bit is 1 where the column is rolled up.
-SET_TOTAL, SET_DEPARTMENT, SET_DISTRICT, SET_WEEK_RECEIVED, SET_WEEK_RESOLVED = 15, 7, 11, 13, 14
+# GROUPING(department_id, district_id, wk): a bit is 1 where the column is rolled up.
+SET_TOTAL, SET_DEPARTMENT, SET_DISTRICT, SET_WEEK = 7, 3, 5, 6
+# GROUPING(department_id, district_id) of the open-reports statement.
+OPEN_TOTAL, OPEN_DEPARTMENT, OPEN_DISTRICT = 3, 1, 2
+
+COUNT_NAMES = [
+    *(f"{p}_{name}" for p in ("cur", "prev") for name in (
+        "received", "resolved", "within_sla", "resolved_with_due", "backlog", "overdue",
+        "reopened", "ever_resolved", "supporters")),
+    "received_resolved", "received_within_sla",
+]
+# COUNT_NAME suffix -> rollup column, summed over the period's days
+_PERIOD_SUMS = {"received": "received", "resolved": "resolved", "within_sla":
+                "resolved_within_sla", "resolved_with_due": "resolved_with_due",
+                "reopened": "reopened", "ever_resolved": "ever_resolved",
+                "supporters": "supporters"}
+# rollup columns summed over the days from a snapshot on
+_AFTER_SUMS = ("received", "done", "late_done", "late_due")
 
 
 class _Sql:
@@ -267,109 +283,108 @@ class _Sql:
         return sql
 
 
-def candidate_rows(f: DashboardFilters, lo: datetime) -> list[QuerySet]:
-    """Every report that can count for periods and trend weeks starting at `lo`, as four
-    disjoint sets (each matches one index range, so nothing reads the whole table)."""
-    base = base_reports(f).values(*ROW_COLUMNS)
-    before = base.filter(created__lt=lo)
-    resolved_since = Q(resolved_at__gte=lo)
-    closed_since = Q(resolved_at__isnull=True, closed_at__gte=lo)
-    return [
-        base.filter(created__gte=lo),
-        before.filter(resolved_since),
-        before.filter(closed_since),
-        before.filter(status__in=OPEN).exclude(resolved_since).exclude(closed_since),
-    ]
+def _day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
 
 
-def _open_at(s: _Sql, at: datetime, now: datetime) -> str:
-    """Open at instant `at`: created before it, and still open or done at/after it."""
-    if at >= now:
-        return f"status = ANY({s(OPEN)})"
-    return (f"(created < {s(at)} AND (status = ANY({s(OPEN)}) OR (status = ANY({s(DONE)}) "
-            f"AND COALESCE(resolved_at, closed_at) >= {s(at)})))")
-
-
-def _overdue_at(s: _Sql, at: datetime, now: datetime) -> str:
-    """Past due at `at` with the clock running; exactly issues.sla.overdue_q for now."""
-    if at >= now:
-        return f"(status = ANY({s(RUNNING)}) AND due_at < {s(now)})"
-    return (f"(created < {s(at)} AND due_at < {s(at)} AND (status = ANY({s(RUNNING)}) OR "
-            f"(status = ANY({s(DONE)}) AND COALESCE(resolved_at, closed_at) >= {s(at)})))")
-
-
-def _flag_columns(s: _Sql, f: DashboardFilters, now: datetime) -> list[str]:
-    """Per-row booleans, each condition evaluated once per row (the aggregates only test
-    them)."""
-    cols = []
+def _periods(f: DashboardFilters, now: datetime) -> list[tuple[str, date, date, date | None]]:
+    """(name, first day, day after the last, snapshot day or None for "now") per period."""
+    out = []
     for p, start, end in (("cur", f.start, f.end), ("prev", f.prev_start, f.prev_end)):
-        snapshot = min(end, now)
-        cols += [
-            f"(created >= {s(start)} AND created < {s(end)}) AS {p}_rec",
-            f"(resolved_at >= {s(start)} AND resolved_at < {s(end)}) AS {p}_res",
-            f"{_open_at(s, snapshot, now)} AS {p}_open",
-            f"{_overdue_at(s, snapshot, now)} AS {p}_late",
-        ]
-    return cols
+        out.append((p, _day(start), _day(end), None if end >= now else _day(end)))
+    return out
 
 
-def _count_columns() -> list[str]:
+def _dimension_filter(f: DashboardFilters) -> tuple[str, dict]:
+    """" AND t.<dimension> = ..." for the chosen district, department and category (the
+    rollup and the reports name these columns alike)."""
+    sql, params = "", {}
+    for column, value in (("district_id", f.district), ("department_id", f.department),
+                          ("category_id", f.category)):
+        if value is not None:
+            sql += f" AND t.{column} = %(f_{column})s"
+            params[f"f_{column}"] = value.pk
+    return sql, params
+
+
+def counts_statement(f: DashboardFilters, now: datetime) -> tuple[str, dict]:
+    """The rollup statement (see above): returns (sql, named parameters)."""
+    today = _day(now)
+    weeks = trend_weeks(f)
+    trend_start, trend_end = (_day(moment) for moment in trend_range(f))
+    periods = _periods(f, now)
+    lo = min(_day(f.prev_start), trend_start, weeks[0])
+    where, params = _dimension_filter(f)
+    live, live_params = rollups.day_rows_sql([(today, today + timedelta(days=1))], where=where)
+    params.update(live_params)
+    params.update({"lo": lo, "today": today, "week0": weeks[0], "trend_start": trend_start,
+                   "trend_end": trend_end})
+    columns = ", ".join(("day", *rollups.DIMENSIONS, *rollups.ROLLUP_COLUMNS))
     cols = []
-    for p in ("cur", "prev"):
-        cols += [
-            f"COUNT(*) FILTER (WHERE {p}_rec) AS {p}_received",
-            f"COUNT(*) FILTER (WHERE {p}_res) AS {p}_resolved",
-            f"COUNT(*) FILTER (WHERE {p}_res AND on_time) AS {p}_within_sla",
-            f"COUNT(*) FILTER (WHERE {p}_res AND has_due) AS {p}_resolved_with_due",
-            f"COUNT(*) FILTER (WHERE {p}_open) AS {p}_backlog",
-            f"COUNT(*) FILTER (WHERE {p}_late) AS {p}_overdue",
-            f"COUNT(*) FILTER (WHERE {p}_rec AND reopen_count > 0) AS {p}_reopened",
-            f"COUNT(*) FILTER (WHERE {p}_rec AND (was_resolved OR reopen_count > 0)) "
-            f"AS {p}_ever_resolved",
-            f"COALESCE(SUM(supporters_count) FILTER (WHERE {p}_rec), 0) AS {p}_supporters",
-        ]
-    return cols + [
-        "COUNT(*) FILTER (WHERE cur_rec AND was_resolved) AS received_resolved",
-        "COUNT(*) FILTER (WHERE cur_rec AND was_resolved AND on_time) AS received_within_sla",
-    ]
-
-
-COUNT_NAMES = [
-    *(f"{p}_{name}" for p in ("cur", "prev") for name in (
-        "received", "resolved", "within_sla", "resolved_with_due", "backlog", "overdue",
-        "reopened", "ever_resolved", "supporters")),
-    "received_resolved", "received_within_sla",
-]
-
-
-def counts_statement(f: DashboardFilters, now: datetime) -> tuple[str, list]:
-    """The one-pass statement (see above): returns (sql, params)."""
-    s = _Sql()
-    trend_start, trend_end = trend_range(f)
-    lo = min(f.prev_start, trend_start)
-    rows = " UNION ALL ".join(f"({s.embed(qs)})" for qs in candidate_rows(f, lo))
-    # The week of a row as an index into the local week starts (binary search on instants:
-    # a quarter of the cost of converting every row to local time, DST included).
-    starts = [_local_midnight(week) for week in trend_weeks(f)]
-    wc = (f"CASE WHEN created >= {s(trend_start)} AND created < {s(trend_end)} "
-          f"THEN width_bucket(created, {s(starts)}::timestamptz[]) END")
-    wr = (f"CASE WHEN resolved_at >= {s(trend_start)} AND resolved_at < {s(trend_end)} "
-          f"THEN width_bucket(resolved_at, {s(starts)}::timestamptz[]) END")
-    flags = ", ".join(_flag_columns(s, f, now))
-    outer = ", ".join(f"SUM({name})::bigint AS {name}" for name in COUNT_NAMES)
+    for p, first, after, snapshot in periods:
+        params[f"{p}_first"], params[f"{p}_after"] = first, after
+        within = f"day >= %({p}_first)s AND day < %({p}_after)s"
+        cols += [f"SUM({col}) FILTER (WHERE {within}) AS {p}_{name}"
+                 for name, col in _PERIOD_SUMS.items()]
+        if snapshot is not None:
+            params[f"{p}_snapshot"] = snapshot
+            cols += [f"SUM({col}) FILTER (WHERE day >= %({p}_snapshot)s) AS {p}_{col}_after"
+                     for col in _AFTER_SUMS]
+    cols += ["SUM(received_resolved) FILTER (WHERE day >= %(cur_first)s AND day < "
+             "%(cur_after)s) AS received_resolved",
+             "SUM(received_within_sla) FILTER (WHERE day >= %(cur_first)s AND day < "
+             "%(cur_after)s) AS received_within_sla",
+             "SUM(received) AS week_received", "SUM(resolved) AS week_resolved"]
+    wk = ("CASE WHEN day >= %(trend_start)s AND day < %(trend_end)s "
+          "THEN (day - %(week0)s::date) / 7 END")
     sql = (
-        f"WITH r AS ({rows}), "  # noqa: S608 - ORM-compiled SQL, every value bound
-        f"x AS (SELECT department_id, district_id, reopen_count, supporters_count, "
-        f"{wc} AS wc, {wr} AS wr, {flags}, resolved_at IS NOT NULL AS was_resolved, "
-        f"due_at IS NOT NULL AS has_due, (due_at IS NOT NULL AND resolved_at <= due_at) "
-        f"AS on_time FROM r), "
-        f"g AS (SELECT department_id, district_id, wc, wr, COUNT(*) AS n, "
-        f"{', '.join(_count_columns())} FROM x GROUP BY 1, 2, 3, 4) "
-        f"SELECT GROUPING(department_id, district_id, wc, wr) AS grp, department_id, "
-        f"district_id, wc, wr, SUM(n)::bigint AS n, {outer} FROM g "
-        f"GROUP BY GROUPING SETS ((), (department_id), (district_id), (wc), (wr))"
+        f"WITH s AS (SELECT {columns} FROM issues_dailystat t "  # noqa: S608 - constants
+        f"WHERE t.day >= %(lo)s AND t.day < %(today)s{where} "
+        f"UNION ALL SELECT {columns} FROM ({live}) AS t) "
+        f"SELECT GROUPING(department_id, district_id, wk) AS grp, department_id, district_id, "
+        f"wk, {', '.join(cols)} FROM (SELECT *, {wk} AS wk FROM s) AS s "
+        f"GROUP BY GROUPING SETS ((), (department_id), (district_id), (wk))"
     )
+    return sql, params
+
+
+def open_statement(f: DashboardFilters, now: datetime) -> tuple[str, list]:
+    """The reports open now, per department and district: how many, how many overdue now,
+    and how many running ones were already due at each past snapshot."""
+    s = _Sql()
+    cols = ["COUNT(*) AS open_now",
+            f"COUNT(*) FILTER (WHERE status = ANY({s(RUNNING)}) AND due_at < {s(now)}) "
+            f"AS overdue_now"]
+    for p, _, _, snapshot in _periods(f, now):
+        if snapshot is not None:
+            cols.append(f"COUNT(*) FILTER (WHERE status = ANY({s(RUNNING)}) AND due_at < "
+                        f"{s(_local_midnight(snapshot))}) AS {p}_running_late")
+    rows = s.embed(base_reports(f).filter(status__in=OPEN)
+                   .values("department_id", "district_id", "status", "due_at"))
+    sql = (f"SELECT GROUPING(department_id, district_id) AS grp, department_id, "  # noqa: S608
+           f"district_id, {', '.join(cols)} FROM ({rows}) x "
+           f"GROUP BY GROUPING SETS ((), (department_id), (district_id))")
     return sql, s.params
+
+
+def _combine(f: DashboardFilters, now: datetime, rolled: dict | None, live: dict | None) -> dict:
+    """One group's COUNT_NAMES from its rollup row and its open-reports row."""
+    rolled, live = rolled or {}, live or {}
+
+    def r(name: str) -> int:
+        return rolled.get(name) or 0
+
+    out = {name: r(name) for name in COUNT_NAMES}
+    open_now = live.get("open_now") or 0
+    for p, _, _, snapshot in _periods(f, now):
+        if snapshot is None:
+            out[f"{p}_backlog"] = open_now
+            out[f"{p}_overdue"] = live.get("overdue_now") or 0
+        else:
+            out[f"{p}_backlog"] = open_now - r(f"{p}_received_after") + r(f"{p}_done_after")
+            out[f"{p}_overdue"] = ((live.get(f"{p}_running_late") or 0)
+                                   + r(f"{p}_late_done_after") - r(f"{p}_late_due_after"))
+    return out
 
 
 def percentiles_statement(f: DashboardFilters) -> tuple[str, list]:
@@ -478,7 +493,7 @@ def histogram_percentiles(rows: list[dict]) -> tuple[dict, dict[int | None, dict
     return pack(overall), {dept: pack(hist) for dept, hist in by_dept.items()}
 
 
-def _fetch(sql: str, params: list, *, work_mem: str | None = None) -> list[dict]:
+def _fetch(sql: str, params: list | dict, *, work_mem: str | None = None) -> list[dict]:
     """Rows as dicts. `work_mem` is set for the current transaction only (one is opened
     unless the caller is already in one)."""
     scope = transaction.atomic() if work_mem and not connection.in_atomic_block else (
@@ -505,26 +520,37 @@ class MainAggregates:
 
 
 def main_aggregates(f: DashboardFilters, *, now: datetime | None = None) -> MainAggregates:
-    """Two queries (three with the exact percentiles' work_mem), whatever the data size
-    (see the comment above `ROW_COLUMNS`)."""
+    """A fixed number of queries whatever the data size: the rollup refresh (one statement,
+    three when days are dirty), the counts, the open reports, the percentiles (see the
+    comment above `SET_TOTAL`). Precondition: the period starts and ends at local midnights."""
     now = now or timezone.now()
-    empty = dict.fromkeys(COUNT_NAMES, 0)
-    agg = MainAggregates(total=dict(empty), departments={}, districts={}, received_weeks={},
+    rollups.dailystats_refresh(today=_day(now))
+    rolled = {SET_TOTAL: {}, SET_DEPARTMENT: {}, SET_DISTRICT: {}}
+    agg = MainAggregates(total={}, departments={}, districts={}, received_weeks={},
                          resolved_weeks={}, percentiles={}, department_percentiles={})
     weeks = trend_weeks(f)
     for row in _fetch(*counts_statement(f, now)):  # one row per grouping-set group
         grp = row["grp"]
-        if grp == SET_TOTAL:
-            agg.total = row
-        elif grp == SET_DEPARTMENT:
-            agg.departments[row["department_id"]] = row
-        elif grp == SET_DISTRICT:
-            agg.districts[row["district_id"]] = row
-        elif grp == SET_WEEK_RECEIVED and row["wc"] is not None:
-            agg.received_weeks[weeks[row["wc"] - 1]] = row["n"]
-        elif grp == SET_WEEK_RESOLVED and row["wr"] is not None:
-            agg.resolved_weeks[weeks[row["wr"] - 1]] = row["n"]
-    resolved = (agg.total["cur_resolved"] or 0) + (agg.total["prev_resolved"] or 0)
+        if grp == SET_WEEK:
+            if row["wk"] is not None:
+                agg.received_weeks[weeks[row["wk"]]] = row["week_received"] or 0
+                agg.resolved_weeks[weeks[row["wk"]]] = row["week_resolved"] or 0
+        elif grp in rolled:
+            key = {SET_TOTAL: None, SET_DEPARTMENT: row["department_id"],
+                   SET_DISTRICT: row["district_id"]}[grp]
+            rolled[grp][key] = row
+    live = {OPEN_TOTAL: {}, OPEN_DEPARTMENT: {}, OPEN_DISTRICT: {}}
+    for row in _fetch(*open_statement(f, now)):
+        key = {OPEN_TOTAL: None, OPEN_DEPARTMENT: row["department_id"],
+               OPEN_DISTRICT: row["district_id"]}[row["grp"]]
+        live[row["grp"]][key] = row
+    agg.total = _combine(f, now, rolled[SET_TOTAL].get(None), live[OPEN_TOTAL].get(None))
+    for target, by_rollup, by_live in ((agg.departments, rolled[SET_DEPARTMENT],
+                                        live[OPEN_DEPARTMENT]),
+                                       (agg.districts, rolled[SET_DISTRICT], live[OPEN_DISTRICT])):
+        for key in by_rollup.keys() | by_live.keys():
+            target[key] = _combine(f, now, by_rollup.get(key), by_live.get(key))
+    resolved = agg.total["cur_resolved"] + agg.total["prev_resolved"]
     if resolved <= EXACT_PERCENTILES_UP_TO:
         for row in _fetch(*percentiles_statement(f), work_mem=PERCENTILE_WORK_MEM):
             if row["grp"] == 1:

@@ -131,3 +131,12 @@ def send_assignment_digests() -> int:
             sent += notifications.notify_assignment_digest(department, reports)
         Department.objects.filter(pk=department.pk).update(last_digest_at=now)
     return sent
+
+
+@shared_task
+def refresh_dashboard_rollup() -> int:
+    """Recompute the rollup days that writes have marked dirty (issues.rollups), so that a
+    dashboard render rarely has to. Returns the number of days recomputed."""
+    from .rollups import dailystats_refresh
+
+    return dailystats_refresh()

@@ -166,6 +166,7 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue_reports", "schedule": 3600.0},
     "auto-close-resolved": {"task": "issues.tasks.auto_close_resolved_reports", "schedule": 3600.0},
     "assignment-digest": {"task": "issues.tasks.send_assignment_digests", "schedule": 3600.0},
+    "dashboard-rollup": {"task": "issues.tasks.refresh_dashboard_rollup", "schedule": 300.0},
 }
 
 # --- Auth ------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_query_count_is_bounded_and_independent_of_data_size(
     # given an official, and first 5 then 50 reports
     client.force_login(users["official"])
     reports(city, 5)
-    with django_assert_max_num_queries(20):
+    # (a render that finds dirty rollup days refreshes them first: five queries more)
+    with django_assert_max_num_queries(25):
         small = client.get("/dashboard/")
     assert small.status_code == 200
     from django.core.cache import cache
@@ -86,7 +87,7 @@ def test_query_count_is_bounded_and_independent_of_data_size(
     small_count = _count_queries(client, "/dashboard/")
     reports(city, 45)
     cache.clear()
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(25):
         big = client.get("/dashboard/")
     assert big.status_code == 200
     cache.clear()

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from issues.tasks import (
     auto_close_resolved_reports,
     escalate_overdue_reports,
+    refresh_dashboard_rollup,
     send_assignment_digests,
 )
 
@@ -16,11 +17,13 @@ JOBS = {
     "escalate": escalate_overdue_reports,
     "auto-close": auto_close_resolved_reports,
     "digest": send_assignment_digests,
+    "dashboard-rollup": refresh_dashboard_rollup,
 }
 
 
 class Command(BaseCommand):
-    help = "Escalate overdue reports, close resolved ones after the window, send digests."
+    help = ("Escalate overdue reports, close resolved ones after the window, send digests, "
+            "refresh the dashboard's rollup.")
 
     def add_arguments(self, parser):
         parser.add_argument("jobs", nargs="*", choices=[*JOBS, []], default=list(JOBS))
