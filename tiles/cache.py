@@ -35,13 +35,13 @@ themselves; admin edits and imports of layers call `layers.services.layer_change
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from isal import igzip
 
 LAYERS = ("reports", "hazard-zones", "infrastructure", "districts", "service-area",
           "responsibility", "heat", "grid")
@@ -51,7 +51,9 @@ TILE_LOCAL_CACHE_SECONDS = 60
 AGGREGATE_GRACE_SECONDS = 30
 RENDER_LOCK_SECONDS = 30
 GZIP_MIN_BYTES = 1024
-GZIP_LEVEL = 1  # 224 KB tile: 29 ms at 1, 37 ms at 5 for 7% fewer bytes (loaded 2-core box)
+# ISA-L's gzip at level 1: a 134 KB tile in 0.26 ms (zlib level 1: 1.35 ms) for 3% more
+# bytes; the compressed copy is made once per render and served from the cache after.
+GZIP_LEVEL = 1
 
 
 def _key(layer: str) -> str:
@@ -106,7 +108,7 @@ class CachedTile:
         digest = hashlib.blake2b(body, digest_size=12).hexdigest()
         gz = None
         if compress and len(body) >= GZIP_MIN_BYTES:
-            gz = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+            gz = igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         return cls(version, f'"{layer}-{digest}"', body, gz)
 
     def usable(self, version: int, grace: float) -> bool:
