@@ -7,10 +7,12 @@ for both periods, per department and per district.
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -175,3 +177,16 @@ def test_today_is_counted_live_and_never_stored(city):
     # then it is counted, and the rollup holds no row for today
     assert agg.total["cur_received"] == 1
     assert not DailyStat.objects.filter(day__gte=timezone.localdate(now)).exists()
+
+
+def test_rebuild_command_reports_the_days_it_recomputed(city):
+    # given reports over 40 days
+    random_reports(city, 20, seed=5)
+    out = io.StringIO()
+    # when the rollup is rebuilt from the command line
+    call_command("rebuild_dashboard_rollup", stdout=out)
+    # then every day from the first report to yesterday was recomputed and nothing is dirty
+    first = Report.objects.order_by("created").first().created
+    days = int(out.getvalue().split(":")[1].split()[0])
+    assert days >= (timezone.localdate() - timezone.localdate(first)).days
+    assert not DailyStatDirty.objects.filter(day__lt=timezone.localdate()).exists()
