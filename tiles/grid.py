@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Polygon
-from django.db.models import BooleanField, ExpressionWrapper, FloatField, Func, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from geocity.errors import ValidationFailed
 from issues.selectors import filter_reports, parse_bbox, visible_reports
@@ -27,7 +27,14 @@ from issues.workflow import OPEN_STATUSES
 from layers.models import ServiceArea
 
 from . import sql as tsql
-from .selectors import Audience, TileFilters, display_point, parse_tile_filters
+from .selectors import (
+    Audience,
+    PointX,
+    PointY,
+    TileFilters,
+    display_point,
+    parse_tile_filters,
+)
 
 CELL_MIN_M, CELL_MAX_M, CELL_DEFAULT_M = 50, 5000, 250
 MAX_CELLS = 10_000
@@ -72,16 +79,6 @@ def cells_estimate(extent: tuple[float, float, float, float], cell: int, shape: 
     return int(area / cell_area) + 1
 
 
-class _X(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
-
-
 # Integer cell keys from the columns x, y of the inner query `s`; `cfg.c` is the cell size
 # (one bound parameter).
 CONFIG = "CROSS JOIN (SELECT %s::float8 AS c) AS cfg"
@@ -120,7 +117,7 @@ def grid_sql(req: GridRequest, *, audience: Audience) -> tuple[str, list]:
         p=display_point(exact=audience.restricted)
     )
     inner = qs.annotate(
-        x=_X("p"), y=_Y("p"),
+        x=PointX("p"), y=PointY("p"),
         is_open=ExpressionWrapper(Q(status__in=list(OPEN_STATUSES)), output_field=BooleanField()),
     ).values("x", "y", "is_open")
     inner_sql, inner_params = tsql.queryset_sql(inner)

@@ -9,7 +9,11 @@ layers from `layers.selectors`, the public hazard cell from
 - `TileFilters`: the `category`/`status`/`since`/`until` query string, parsed once;
 - `tile_point()`: the location drawn in Web Mercator (exact for staff, the 500 m cell centre
   of explosive-ordnance reports for everyone else), and `reports_in_box()`, the spatial
-  filter that matches public hazard reports by that cell and never by the exact point.
+  filter that matches public hazard reports by that cell and never by the exact point;
+- `report_rows_in_box()`: the same rows as disjoint sets for aggregates (report cells, heat),
+  the main one an index-only scan of the `report_tile_band` B-tree;
+- `box_values()`: a tile's box as statement parameters (four numbers and its bands), so
+  compiled templates are bound without building geometries.
 """
 
 from __future__ import annotations
