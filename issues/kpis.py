@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
@@ -57,18 +58,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone, translation
 
-from layers.geometry import to_api
+from layers.geometry import PointX, PointY, to_api
 from layers.models import Department, District, HazardZone
 from layers.selectors import visible_hazard_zones
 
 from . import rollups
 from .models import RESOLVE_BUCKETS_PER_E, Category, Report
+from .rollups import local_midnight
 from .selectors import generalised_location
-from .workflow import DONE_STATUSES, OPEN_STATUSES, SLA_RUNNING_STATUSES
+from .workflow import OPEN_STATUSES, SLA_RUNNING_STATUSES
 
 OPEN = sorted(OPEN_STATUSES)
 RUNNING = sorted(SLA_RUNNING_STATUSES)
-DONE = sorted(DONE_STATUSES)
 # Backlog age buckets, in days: [0,1) [1,3) [3,7) [7,15) [15,30) [30,45) [45,90) [90,∞)
 AGE_THRESHOLDS = (1, 3, 7, 15, 30, 45, 90)
 HOTSPOT_CELL_M = 500
@@ -104,16 +105,6 @@ class WidthBucket(Func):
 
     function = "width_bucket"
     output_field = IntegerField()
-
-
-class StX(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class StY(Func):
-    function = "ST_Y"
-    output_field = FloatField()
 
 
 class SimplifyPreserveTopology(Func):
@@ -193,23 +184,20 @@ class DashboardFilters:
         return params
 
 
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
 
 def period_bounds(preset: str, now: datetime) -> tuple[datetime, datetime]:
     """[start, end) for a preset. Rolling presets end at the next local midnight."""
     today = timezone.localtime(now).date()
-    end = _local_midnight(today + timedelta(days=1))
+    end = local_midnight(today + timedelta(days=1))
     if preset.endswith("d") and preset[:-1].isdigit():
         return end - timedelta(days=int(preset[:-1])), end
     if preset == "month":
-        return _local_midnight(today.replace(day=1)), end
+        return local_midnight(today.replace(day=1)), end
     if preset == "quarter":
         first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-        return _local_midnight(first), end
+        return local_midnight(first), end
     if preset == "year":
-        return _local_midnight(today.replace(month=1, day=1)), end
+        return local_midnight(today.replace(month=1, day=1)), end
     raise ValueError(f"unknown period {preset!r}")
 
 
@@ -217,7 +205,7 @@ def custom_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """[first 00:00, last+1 00:00) local time; both dates inclusive."""
     if last < first:
         first, last = last, first
-    return _local_midnight(first), _local_midnight(last + timedelta(days=1))
+    return local_midnight(first), local_midnight(last + timedelta(days=1))
 
 
 def base_reports(f: DashboardFilters) -> QuerySet[Report]:
@@ -358,7 +346,7 @@ def open_statement(f: DashboardFilters, now: datetime) -> tuple[str, list]:
     for p, _, _, snapshot in _periods(f, now):
         if snapshot is not None:
             cols.append(f"COUNT(*) FILTER (WHERE status = ANY({s(RUNNING)}) AND due_at < "
-                        f"{s(_local_midnight(snapshot))}) AS {p}_running_late")
+                        f"{s(local_midnight(snapshot))}) AS {p}_running_late")
     rows = s.embed(base_reports(f).filter(status__in=OPEN)
                    .values("department_id", "district_id", "status", "due_at"))
     sql = (f"SELECT GROUPING(department_id, district_id) AS grp, department_id, "  # noqa: S608
@@ -367,8 +355,9 @@ def open_statement(f: DashboardFilters, now: datetime) -> tuple[str, list]:
     return sql, s.params
 
 
-def _combine(f: DashboardFilters, now: datetime, rolled: dict | None, live: dict | None) -> dict:
-    """One group's COUNT_NAMES from its rollup row and its open-reports row."""
+def _combine(periods: list, rolled: dict | None, live: dict | None) -> dict:
+    """One group's COUNT_NAMES from its rollup row and its open-reports row (`periods` from
+    `_periods`)."""
     rolled, live = rolled or {}, live or {}
 
     def r(name: str) -> int:
@@ -376,7 +365,7 @@ def _combine(f: DashboardFilters, now: datetime, rolled: dict | None, live: dict
 
     out = {name: r(name) for name in COUNT_NAMES}
     open_now = live.get("open_now") or 0
-    for p, _, _, snapshot in _periods(f, now):
+    for p, _, _, snapshot in periods:
         if snapshot is None:
             out[f"{p}_backlog"] = open_now
             out[f"{p}_overdue"] = live.get("overdue_now") or 0
@@ -426,7 +415,6 @@ PERCENTILE_WORK_MEM = "96MB"
 # 91.6-92.4 h) at a sixth of the cost: 870k durations take ~0.15 s instead of ~0.85 s.
 # Below the limit they are exact (`percentile_cont`), which is what small filters see.
 EXACT_PERCENTILES_UP_TO = 100_000
-BUCKETS_PER_E = RESOLVE_BUCKETS_PER_E  # Report.resolve_bucket: stored, in the covering index
 
 
 def histogram_statement(f: DashboardFilters) -> tuple[str, list]:
@@ -445,7 +433,7 @@ def histogram_statement(f: DashboardFilters) -> tuple[str, list]:
 
 def _bucket_hours(bucket: int) -> float:
     """The geometric middle of a bucket, in hours (durations under a second are bucket 0)."""
-    return math.exp((bucket + 0.5) / BUCKETS_PER_E) / 3600.0
+    return math.exp((bucket + 0.5) / RESOLVE_BUCKETS_PER_E) / 3600.0
 
 
 def _histogram_quantiles(counts: dict[int, int], fractions=(0.5, 0.9)) -> list[float | None]:
@@ -475,16 +463,16 @@ def _histogram_quantiles(counts: dict[int, int], fractions=(0.5, 0.9)) -> list[f
 
 def histogram_percentiles(rows: list[dict]) -> tuple[dict, dict[int | None, dict]]:
     """(overall, per department) {cur,prev}_{median,p90}_hours from `histogram_statement`."""
-    overall: dict[str, dict[int, int]] = {"cur": {}, "prev": {}}
-    by_dept: dict[int | None, dict[str, dict[int, int]]] = {}
+    overall: dict[str, Counter] = {"cur": Counter(), "prev": Counter()}
+    by_dept: dict[int | None, dict[str, Counter]] = {}
     for row in rows:
-        dept = by_dept.setdefault(row["department_id"], {"cur": {}, "prev": {}})
+        dept = by_dept.setdefault(row["department_id"], {"cur": Counter(), "prev": Counter()})
         for p in ("cur", "prev"):
             if row[p]:
-                dept[p][row["bucket"]] = dept[p].get(row["bucket"], 0) + row[p]
-                overall[p][row["bucket"]] = overall[p].get(row["bucket"], 0) + row[p]
+                dept[p][row["bucket"]] += row[p]
+                overall[p][row["bucket"]] += row[p]
 
-    def pack(hist: dict[str, dict[int, int]]) -> dict:
+    def pack(hist: dict[str, Counter]) -> dict:
         out = {}
         for p in ("cur", "prev"):
             out[f"{p}_median_hours"], out[f"{p}_p90_hours"] = _histogram_quantiles(hist[p])
@@ -521,7 +509,7 @@ class MainAggregates:
 
 def main_aggregates(f: DashboardFilters, *, now: datetime | None = None) -> MainAggregates:
     """A fixed number of queries whatever the data size: the rollup refresh (one statement,
-    three when days are dirty), the counts, the open reports, the percentiles (see the
+    five when days are dirty), the counts, the open reports, the percentiles (see the
     comment above `SET_TOTAL`). Precondition: the period starts and ends at local midnights."""
     now = now or timezone.now()
     rollups.dailystats_refresh(today=_day(now))
@@ -544,12 +532,13 @@ def main_aggregates(f: DashboardFilters, *, now: datetime | None = None) -> Main
         key = {OPEN_TOTAL: None, OPEN_DEPARTMENT: row["department_id"],
                OPEN_DISTRICT: row["district_id"]}[row["grp"]]
         live[row["grp"]][key] = row
-    agg.total = _combine(f, now, rolled[SET_TOTAL].get(None), live[OPEN_TOTAL].get(None))
+    periods = _periods(f, now)
+    agg.total = _combine(periods, rolled[SET_TOTAL].get(None), live[OPEN_TOTAL].get(None))
     for target, by_rollup, by_live in ((agg.departments, rolled[SET_DEPARTMENT],
                                         live[OPEN_DEPARTMENT]),
                                        (agg.districts, rolled[SET_DISTRICT], live[OPEN_DISTRICT])):
         for key in by_rollup.keys() | by_live.keys():
-            target[key] = _combine(f, now, by_rollup.get(key), by_live.get(key))
+            target[key] = _combine(periods, by_rollup.get(key), by_live.get(key))
     resolved = agg.total["cur_resolved"] + agg.total["prev_resolved"]
     if resolved <= EXACT_PERCENTILES_UP_TO:
         for row in _fetch(*percentiles_statement(f), work_mem=PERCENTILE_WORK_MEM):
@@ -803,7 +792,7 @@ def hotspots(f: DashboardFilters, *, now: datetime | None = None,
     cell = float(HOTSPOT_CELL_M)
     rows = list(
         base_reports(f).filter(status__in=OPEN)
-        .annotate(cx=Floor(StX("location") / cell), cy=Floor(StY("location") / cell))
+        .annotate(cx=Floor(PointX("location") / cell), cy=Floor(PointY("location") / cell))
         .values("cx", "cy")
         .annotate(
             open=Count("*"),
@@ -975,6 +964,6 @@ def export_rows(f: DashboardFilters) -> QuerySet[Report]:
                        default=Value(None), output_field=FloatField()),
             within_sla=within,
         )
-        .annotate(lon=StX("wgs"), lat=StY("wgs"), geometry=AsGeoJSON("wgs", precision=6))
+        .annotate(lon=PointX("wgs"), lat=PointY("wgs"), geometry=AsGeoJSON("wgs", precision=6))
         .order_by("pk")
     )

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geocity.errors import DomainError, ValidationFailed, status_for
+from layers.geometry import PointX, PointY
 from layers.models import Department
 
 from . import sla
@@ -42,7 +43,6 @@ from .forms_workspace import (
     user_label,
     workspace_departments,
 )
-from .kpis import StX, StY
 from .models import Photo, Report, ResponseTemplate
 from .roles import can_see_contact, can_use_workspace, department_ids, is_moderator, roles_for
 from .selectors import ReportFilters, filter_reports, nearby_open_reports, report_timeline
@@ -124,7 +124,7 @@ def ordered_queue(qs: QuerySet[Report]) -> QuerySet[Report]:
     return (
         qs.select_related("category", "category__group", "district", "department", "assignee")
         .defer("location_tile", "routing_explanation_uk", "routing_explanation_en", "attributes")
-        .annotate(lon=StX(wgs), lat=StY(wgs))
+        .annotate(lon=PointX(wgs), lat=PointY(wgs))
         .order_by(*QUEUE_ORDER)
     )
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point
+from django.db.models import FloatField, Func
 
 from geocity.errors import ValidationFailed
 
@@ -29,6 +30,20 @@ def to_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
         clone.srid = srid
         return clone
     return geom.transform(_transform(source, srid), clone=True)
+
+
+class PointX(Func):
+    """SQL: ST_X of a point expression."""
+
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class PointY(Func):
+    """SQL: ST_Y of a point expression."""
+
+    function = "ST_Y"
+    output_field = FloatField()
 
 
 def to_storage(geom: GEOSGeometry) -> GEOSGeometry:

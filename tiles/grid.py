@@ -24,17 +24,11 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from geocity.errors import ValidationFailed
 from issues.selectors import filter_reports, parse_bbox, visible_reports
 from issues.workflow import OPEN_STATUSES
+from layers.geometry import PointX, PointY
 from layers.models import ServiceArea
 
 from . import sql as tsql
-from .selectors import (
-    Audience,
-    PointX,
-    PointY,
-    TileFilters,
-    display_point,
-    parse_tile_filters,
-)
+from .selectors import Audience, TileFilters, display_point, parse_tile_filters
 
 CELL_MIN_M, CELL_MAX_M, CELL_DEFAULT_M = 50, 5000, 250
 MAX_CELLS = 10_000

@@ -375,22 +375,18 @@ class ReportsLayer(TileLayer):
     def compile_cells(self, sets: list[DrawnRows]) -> tsql.Template:
         P = tsql.TileParam  # noqa: N806
         xmin, ymin, cell = P("xmin", FloatField()), P("ymin", FloatField()), P("cell", FloatField())
-        parts, params = [], []
-        for drawn in sets:
-            qs = (
-                drawn.rows
-                .annotate(gx=Cast(Floor((drawn.x - xmin) / cell), IntegerField()),
-                          gy=Cast(Floor((drawn.y - ymin) / cell), IntegerField()))
-                .values("gx", "gy")
-                .annotate(n=Count("status"),
-                          open=Count("status", filter=Q(status__in=list(OPEN_STATUSES))),
-                          sx=Sum(drawn.x), sy=Sum(drawn.y))
-                .values("gx", "gy", "n", "open", "sx", "sy")
-            )
-            sql, set_params = tsql.queryset_sql(qs)
-            parts.append(f"({sql})")
-            params += set_params
-        sql = self.CELLS_SQL.format(sets=" UNION ALL ".join(parts))
+        sets_sql, params = tsql.union_all_sql([
+            drawn.rows
+            .annotate(gx=Cast(Floor((drawn.x - xmin) / cell), IntegerField()),
+                      gy=Cast(Floor((drawn.y - ymin) / cell), IntegerField()))
+            .values("gx", "gy")
+            .annotate(n=Count("status"),
+                      open=Count("status", filter=Q(status__in=list(OPEN_STATUSES))),
+                      sx=Sum(drawn.x), sy=Sum(drawn.y))
+            .values("gx", "gy", "n", "open", "sx", "sy")
+            for drawn in sets
+        ])
+        sql = self.CELLS_SQL.format(sets=sets_sql)
         params = [self.id, self.tile_extent, tsql.Slot("xmin"), tsql.Slot("ymin"),
                   tsql.Slot("xmax"), tsql.Slot("ymax"), self.tile_extent, self.tile_buffer,
                   *params]

@@ -51,7 +51,7 @@ from issues.models import Report
 from issues.roles import can_read_everything, department_ids
 from issues.selectors import ReportFilters, generalised_location, visible_reports
 from issues.workflow import Status
-from layers.geometry import tile_bands, to_srid
+from layers.geometry import PointX, PointY, tile_bands, to_srid
 from layers.selectors import user_sees_restricted
 
 from .sql import TileParam
@@ -450,14 +450,6 @@ class EqualsAny(Func):
         return f"{value_sql} = ANY({array_sql})", [*value_params, *array_params]
 
 
-class PointX(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class PointY(Func):
-    function = "ST_Y"
-    output_field = FloatField()
 
 
 def today() -> date:

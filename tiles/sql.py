@@ -136,6 +136,16 @@ def queryset_sql(queryset: QuerySet) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
+def union_all_sql(querysets: Sequence[QuerySet]) -> tuple[str, list[Any]]:
+    """`(q1) UNION ALL (q2) ...` of the querysets' own SQL, with their parameters in order."""
+    parts, params = [], []
+    for queryset in querysets:
+        sql, qs_params = queryset_sql(queryset)
+        parts.append(f"({sql})")
+        params += qs_params
+    return " UNION ALL ".join(parts), params
+
+
 def mvt_sql(queryset: QuerySet, *, name: str, extent: int,
             columns: Mapping[str, str] | Sequence[str]) -> tuple[str, list[Any]]:
     """`SELECT ST_AsMVT(...)` over a values() queryset whose geometry column is `geom`.

@@ -46,11 +46,15 @@ DROP TRIGGER IF EXISTS report_dailystat_delete ON issues_report;
 DROP FUNCTION IF EXISTS geocity_dailystat_dirty();
 """
 
-
-def build_rollup(apps, schema_editor):
-    from issues.rollups import dailystats_rebuild
-
-    dailystats_rebuild()
+# Existing reports: every day from the first one to today is marked dirty, so the first
+# refresh (the dashboard's, the periodic job's or `rebuild_dashboard_rollup`) computes them.
+# Plain SQL here, not issues.rollups: a migration must not depend on today's code.
+MARK_EXISTING_DAYS = """
+INSERT INTO issues_dailystatdirty (day)
+SELECT generate_series(min(created)::date - 1, current_date + 1, '1 day')::date
+FROM issues_report HAVING min(created) IS NOT NULL
+ON CONFLICT DO NOTHING;
+"""
 
 
 class Migration(migrations.Migration):
@@ -92,5 +96,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunSQL(DIRTY_FUNCTION, DROP_DIRTY_FUNCTION),
-        migrations.RunPython(build_rollup, migrations.RunPython.noop),
+        migrations.RunSQL(MARK_EXISTING_DAYS, migrations.RunSQL.noop),
     ]

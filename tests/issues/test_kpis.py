@@ -14,6 +14,8 @@ import pytest
 from django.utils import timezone
 
 from issues import kpis
+from issues.models import RESOLVE_BUCKETS_PER_E
+from issues.rollups import local_midnight
 from issues.services import report_transition
 from issues.workflow import Status
 
@@ -79,8 +81,8 @@ def filters(now, **kw):
     """The ten local days up to today: every fixture instant (whole days before `now`) falls
     in the same period as in [now-10d, now); the previous period is the ten days before."""
     today = timezone.localdate(now)
-    return kpis.DashboardFilters(start=kpis._local_midnight(today - 9 * D),
-                                 end=kpis._local_midnight(today + D), period="custom", **kw)
+    return kpis.DashboardFilters(start=local_midnight(today - 9 * D),
+                                 end=local_midnight(today + D), period="custom", **kw)
 
 
 def by_key(items):
@@ -182,7 +184,7 @@ def test_histogram_quantiles_follow_percentile_cont(seed):
     # given durations from a minute to half a year, bucketed as the SQL buckets them
     rng = np.random.default_rng(seed)
     hours = np.exp(rng.uniform(np.log(1 / 60), np.log(4400), size=5001))
-    buckets = np.floor(np.log(np.maximum(hours * 3600, 1.0)) * kpis.BUCKETS_PER_E).astype(int)
+    buckets = np.floor(np.log(np.maximum(hours * 3600, 1.0)) * RESOLVE_BUCKETS_PER_E).astype(int)
     counts = dict(zip(*np.unique(buckets, return_counts=True), strict=True))
     # when the median and p90 are read from the histogram
     median, p90 = kpis._histogram_quantiles({int(b): int(n) for b, n in counts.items()})

@@ -59,8 +59,8 @@ def random_reports(city, n: int, *, seed: int) -> None:
 def aligned(now, first_days_ago: int, days: int) -> kpis.DashboardFilters:
     today = timezone.localdate(now)
     start = today - timedelta(days=first_days_ago)
-    return kpis.DashboardFilters(start=kpis._local_midnight(start),
-                                 end=kpis._local_midnight(start + timedelta(days=days)),
+    return kpis.DashboardFilters(start=rollups.local_midnight(start),
+                                 end=rollups.local_midnight(start + timedelta(days=days)),
                                  period="custom")
 
 
