@@ -132,17 +132,25 @@ class WsgiResponse:
 
 
 class WsgiClient:
-    """GET through Django's WSGI handler exactly as a WSGI server calls it: the whole request
-    path (middleware, view, response) and nothing else. Django's test `Client` adds its own
-    instrumentation per request (signal hooks for templates and exceptions, cookie
-    bookkeeping): ~0.4 ms that no server pays, a third of a small tile's budget."""
+    """GET through the project's WSGI application (`geocity.wsgi.application`, which is what
+    gunicorn and runserver serve: Django behind the tile fast path) exactly as a WSGI server
+    calls it. Django's test `Client` adds its own instrumentation per request (signal hooks
+    for templates and exceptions, cookie bookkeeping): ~0.4 ms that no server pays.
 
-    def __init__(self) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
+    `elapsed_ms` of the last request times the application call and reading its body,
+    not building the WSGI environ: that is the HTTP server's work, done before any
+    application code runs, as the raw SQL timings leave out the database driver's socket
+    set-up. Pass `django_only=True` for Django's own handler without the fast path.
+    """
+
+    def __init__(self, *, django_only: bool = False) -> None:
         from django.test import RequestFactory
 
-        self.handler = WSGIHandler()
+        from geocity.wsgi import application, django_application
+
+        self.app = django_application if django_only else application
         self.factory = RequestFactory()
+        self.elapsed_ms = 0.0
 
     def get(self, path: str, **headers: str) -> WsgiResponse:
         environ = self.factory.get(path, **headers).environ
@@ -151,13 +159,15 @@ class WsgiClient:
         def start_response(status, response_headers, exc_info=None):
             started[:] = [status, response_headers]
 
-        chunks = self.handler(environ, start_response)
+        began = time.perf_counter()
+        chunks = self.app(environ, start_response)
         try:
             content = b"".join(chunks)
         finally:
             close = getattr(chunks, "close", None)
             if close:
                 close()
+        self.elapsed_ms = (time.perf_counter() - began) * 1000
         return WsgiResponse(started[0], started[1], content)
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
@@ -97,7 +96,8 @@ def serve(request: HttpRequest, spec: Served, render: Callable[[], RenderedTile]
     if not usable:
         # An invalidated tile that another request is already re-rendering is served as it
         # was (see tiles.cache: no dog-pile); otherwise this request renders it.
-        if entry is None or tcache.render_lock(spec.layer, spec.key):
+        locked = entry is not None and tcache.render_lock(spec.layer, spec.key)
+        if entry is None or locked:
             try:
                 try:
                     rendered = render()
@@ -107,22 +107,23 @@ def serve(request: HttpRequest, spec: Served, render: Callable[[], RenderedTile]
                                                 compress=spec.content_type != "image/png")
                 tcache.tile_put(spec.layer, spec.key, entry, expires_in=rendered.expires_in)
             finally:
-                tcache.render_unlock(spec.layer, spec.key)
-    gzipped = bool(entry.gz) and accepts_gzip(request)
+                if locked:
+                    tcache.render_unlock(spec.layer, spec.key)
+    gzipped = entry.gzipped and accepts_gzip(request)
     etag = entry.etag_gz if gzipped else entry.etag
     wanted = request.META.get("HTTP_IF_NONE_MATCH")
     if wanted:
         tags = {t.removeprefix("W/") for t in parse_etags(wanted)}
         if "*" in tags or entry.etag in tags or entry.etag_gz in tags:
-            return _headers(HttpResponse(status=304), spec, etag, bool(entry.gz))
-    if not entry.body:
+            return _headers(HttpResponse(status=304), spec, etag, entry.gzipped)
+    if entry.empty:
         response = HttpResponse(status=spec.empty_status, content_type=spec.content_type)
     else:
-        response = HttpResponse(entry.gz if gzipped else entry.body,
+        response = HttpResponse(entry.content if gzipped else entry.body(),
                                 content_type=spec.content_type)
         if gzipped:
             response["Content-Encoding"] = "gzip"
-    return _headers(response, spec, etag, bool(entry.gz))
+    return _headers(response, spec, etag, entry.gzipped)
 
 
 def _timeout_response() -> JsonResponse:
@@ -135,17 +136,13 @@ def _timeout_response() -> JsonResponse:
 
 
 def _headers(response: HttpResponse, spec: Served, etag: str, has_gz: bool) -> HttpResponse:
+    """ETag, Cache-Control and Vary of a fresh response (set whole: nothing to merge with)."""
     response["ETag"] = etag
-    max_age = settings.TILE_BROWSER_MAX_AGE
-    if spec.public:
-        patch_cache_control(response, public=True, max_age=max_age)
-    else:
-        patch_cache_control(response, private=True, max_age=max_age)
-    vary = list(spec.vary)
-    if has_gz:
-        vary.append("Accept-Encoding")
+    scope = "public" if spec.public else "private"
+    response["Cache-Control"] = f"{scope}, max-age={settings.TILE_BROWSER_MAX_AGE}"
+    vary = [*spec.vary, "Accept-Encoding"] if has_gz else list(spec.vary)
     if vary:
-        patch_vary_headers(response, vary)
+        response["Vary"] = ", ".join(vary)
     return response
 
 

@@ -94,22 +94,32 @@ def tile_timeout(expires_in: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class CachedTile:
-    """A rendered tile as stored: the counter it was rendered under, its ETag, the bytes
-    and (for bodies worth it) a gzip copy, compressed once instead of per request."""
+    """A rendered tile as stored: the counter it was rendered under, its ETag and its bytes,
+    gzip-compressed once at render time for bodies worth it. Only the compressed copy is
+    kept (half the memory, half the pickling): browsers and map clients ask for gzip, and
+    the rare client that does not gets it decompressed per request."""
 
     version: int
     etag: str
-    body: bytes
-    gz: bytes | None = None
+    content: bytes
+    gzipped: bool = False
     rendered_at: float = field(default_factory=time.time)
 
     @classmethod
     def build(cls, layer: str, version: int, body: bytes, *, compress: bool = True):
         digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-        gz = None
         if compress and len(body) >= GZIP_MIN_BYTES:
             gz = igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-        return cls(version, f'"{layer}-{digest}"', body, gz)
+            return cls(version, f'"{layer}-{digest}"', gz, gzipped=True)
+        return cls(version, f'"{layer}-{digest}"', body)
+
+    @property
+    def empty(self) -> bool:
+        return not self.content
+
+    def body(self) -> bytes:
+        """The uncompressed bytes."""
+        return igzip.decompress(self.content) if self.gzipped else self.content
 
     def usable(self, version: int, grace: float) -> bool:
         """Rendered under `version`, or recently enough to be served within the grace."""

@@ -199,11 +199,14 @@ def _moment(raw: str | None, name: str, *, end: bool) -> datetime | None:
     return moment
 
 
+STATUS_CODES = frozenset(Status.values)
+
+
 def parse_tile_filters(params) -> TileFilters:
     """Parse and validate the filters; a `ValidationFailed` (400) names the bad one."""
     categories = _codes(params.get("category"), "category")
     statuses = _codes(params.get("status"), "status")
-    unknown = sorted(set(statuses) - set(Status.values))
+    unknown = sorted(set(statuses) - STATUS_CODES)
     if unknown:
         raise ValidationFailed(f"Unknown status: {', '.join(unknown)}.", code="invalid_status",
                                fields={"status": [f"One of {', '.join(Status.values)}."]})

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Expression, QuerySet
 from psycopg.errors import QueryCanceled
 
@@ -182,16 +182,29 @@ def _execute(cursor, sql: str, params: Sequence[Any], serial: bool) -> None:
 
 def fetch_row(sql: str, params: Sequence[Any], *, serial: bool = False) -> tuple:
     """Run one statement (optionally with parallel query off) and return its one row."""
-    with connection.cursor() as cursor:
-        _execute(cursor, sql, params, serial)
-        return cursor.fetchone()
+    return _run(sql, params, serial, lambda cursor: cursor.fetchone())
 
 
 def fetch_all(sql: str, params: Sequence[Any], *, serial: bool = False) -> list[tuple]:
     """Like `fetch_row`, all rows."""
+    return _run(sql, params, serial, lambda cursor: cursor.fetchall())
+
+
+def _run(sql: str, params: Sequence[Any], serial: bool, fetch):
+    """Execute and fetch; on a broken connection (a database restart, an idle timeout),
+    reconnect and run it once more. Tile statements only read, so a retry is safe; inside
+    a transaction block there is nothing to reconnect to, so the error stands."""
+    try:
+        with connection.cursor() as cursor:
+            _execute(cursor, sql, params, serial)
+            return fetch(cursor)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        connection.close()
     with connection.cursor() as cursor:
         _execute(cursor, sql, params, serial)
-        return cursor.fetchall()
+        return fetch(cursor)
 
 
 def as_bytes(value) -> bytes:

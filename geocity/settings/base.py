@@ -310,6 +310,8 @@ OPEN311_RATE = env.list("OPEN311_RATE", default=["60/min", "5000/day"])
 # counters bumped on commit, so this is only a memory bound, not the staleness bound.
 TILE_CACHE_SECONDS = env_int("TILE_CACHE_SECONDS", 3600)
 TILE_BROWSER_MAX_AGE = env_int("TILE_BROWSER_MAX_AGE", 60)
+# Anonymous vector tiles answered beside Django's generic request cycle (tiles.fastpath).
+TILE_FAST_PATH = env_bool("TILE_FAST_PATH", True)
 
 # Demo accounts are created only in DEBUG; their password.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
