@@ -349,9 +349,7 @@ def viewport(z: int) -> list[Target]:
 
 
 def payload(raw: Raw) -> dict:
-    from django.test import Client
-
-    client = Client()
+    client = common.WsgiClient()
     out = {}
     for z in (12, 14):
         tiles = viewport(z)
