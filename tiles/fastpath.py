@@ -13,8 +13,8 @@ A request takes the fast path only when all of these hold; otherwise Django serv
 - no credentials: no session cookie, no `Authorization` header (so the audience is the
   public, exactly what `AuthenticationMiddleware` would give);
 - a Host in ALLOWED_HOSTS, and no HTTPS redirect due (SECURE_SSL_REDIRECT);
-- the view raises no domain error (a bad z/x/y or filter goes to Django, which answers
-  with its JSON error as always);
+- the view raises nothing (a bad z/x/y or filter, or a failure, goes to Django, which
+  answers with its JSON error and logs as always);
 - settings.MIDDLEWARE holds only the middleware listed below (`HOOKED_MIDDLEWARE`, whose
   request and response hooks the fast path calls, and `INERT_MIDDLEWARE`, which does
   nothing for such a request), and TILE_FAST_PATH is on. A project that adds middleware
@@ -40,8 +40,6 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from django.http import HttpResponse, parse_cookie
 from django.utils.module_loading import import_string
-
-from geocity.errors import DomainError
 
 from . import apis
 from .layers import LAYERS
@@ -135,12 +133,11 @@ class TileFastPath:
         try:
             response = apis.vector_tile(request, match["layer"], match["z"], match["x"],
                                         match["y"])
-        except DomainError:
+        except Exception:
+            # Bad input (a domain error) or a failure: Django answers it as it always does,
+            # with its JSON error body and its error logging.
             signals.request_finished.send(sender=type(self))
             return None
-        except BaseException:
-            signals.request_finished.send(sender=type(self))
-            raise
         for middleware in self.response_middleware:
             response = middleware.process_response(request, response)
         response._handler_class = type(self)

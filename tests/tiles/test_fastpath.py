@@ -20,6 +20,7 @@ from django.test import Client, RequestFactory, override_settings
 from rest_framework.authtoken.models import Token
 
 from tiles.fastpath import HOOKED_MIDDLEWARE, TileFastPath
+from tiles.layers import ReportsLayer
 
 from .. import factories as f
 from .conftest import by_id, tile_of
@@ -224,6 +225,19 @@ def test_other_requests_reach_django_untouched(scene, apps, method, path, header
     assert inner.calls == 1
     assert through_fast.status.startswith(status)
     assert_same(through_fast, call(django, method, path, **headers))
+
+
+def test_a_failing_tile_is_djangos_json_500(scene, apps, monkeypatch):
+    fast, inner, _ = apps
+
+    def broken(self, box):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ReportsLayer, "render", broken)
+    reply = call(fast, "GET", tile_of(scene.centre, 16).url())
+    assert inner.calls == 1
+    assert reply.status.startswith("500")
+    assert reply.header("Content-Type") == "application/json"
 
 
 def test_signed_in_staff_go_through_django_and_see_staff_tiles(scene, users, apps):
