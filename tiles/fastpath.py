@@ -43,10 +43,11 @@ from django.utils.module_loading import import_string
 
 from . import apis
 from .layers import LAYERS
+from .urls import VECTOR_TILE
 
 logger = logging.getLogger(__name__)
 
-TILE_PATH = re.compile(r"^/tiles/(?P<layer>[^/.]+)/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)\.pbf$")
+TILE_PATH = re.compile(rf"^/tiles/{VECTOR_TILE}$")  # the view's own route (tiles.urls)
 # Middleware whose process_request and process_response the fast path calls, in Django's
 # order: host check, HTTPS redirect, language, the CSRF cookie's renewal, and the headers
 # they add (security headers, Vary and Content-Language, Content-Length, X-Frame-Options).
@@ -86,7 +87,7 @@ class TileFastPath:
 
     def __init__(self, app: Callable[[dict, StartResponse], Iterable[bytes]]) -> None:
         self.app = app
-        wanted = getattr(settings, "TILE_FAST_PATH", True)
+        wanted = settings.TILE_FAST_PATH
         unknown = _unknown_middleware()
         if wanted and unknown:
             logger.warning("Tile fast path off: it does not know the middleware %s.",

@@ -194,17 +194,19 @@ def _run(sql: str, params: Sequence[Any], serial: bool, fetch):
     """Execute and fetch; on a broken connection (a database restart, an idle timeout),
     reconnect and run it once more. Tile statements only read, so a retry is safe; inside
     a transaction block there is nothing to reconnect to, so the error stands."""
-    try:
+
+    def attempt():
         with connection.cursor() as cursor:
             _execute(cursor, sql, params, serial)
             return fetch(cursor)
+
+    try:
+        return attempt()
     except (OperationalError, InterfaceError):
         if connection.in_atomic_block or connection.is_usable():
             raise
         connection.close()
-    with connection.cursor() as cursor:
-        _execute(cursor, sql, params, serial)
-        return fetch(cursor)
+    return attempt()
 
 
 def as_bytes(value) -> bytes:

@@ -6,9 +6,11 @@ from django.urls import re_path
 from . import apis
 
 _ZXY = r"(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)"
+# Also matched by tiles.fastpath, ahead of URL resolving.
+VECTOR_TILE = rf"(?P<layer>[^/]+)/{_ZXY}\.pbf"
 
 urlpatterns = [
     re_path(rf"^heat/{_ZXY}\.png$", apis.heat_png, name="heat-tile"),
-    re_path(rf"^(?P<layer>[^/]+)/{_ZXY}\.pbf$", apis.vector_tile, name="vector-tile"),
+    re_path(rf"^{VECTOR_TILE}$", apis.vector_tile, name="vector-tile"),
     re_path(r"^(?P<layer>[^/.]+)\.json$", apis.tilejson, name="tilejson"),
 ]
