@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
@@ -28,7 +29,7 @@ from geocity.errors import NotFound, ValidationFailed
 from . import cache as tcache
 from .grid import grid_features, parse_grid_request
 from .heat import heat_tile, parse_weight
-from .layers import LAYERS, MAX_ZOOM, RenderedTile, TileBox
+from .layers import LAYERS, MAX_ZOOM, RenderedTile, TileBox, TileLayer
 from .selectors import audience_for, parse_tile_filters, public_audience, today
 from .sql import TileTimeout
 
@@ -154,6 +155,18 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
         raise NotFound(f"Unknown tile layer {layer!r}. Layers: {', '.join(LAYERS)}.",
                        code="unknown_layer")
     box = parse_zxy(z, x, y)
+    if not cls.language_dependent:
+        return _vector_tile(request, cls, box)
+    # Tiles are outside LocaleMiddleware (tiles.middleware); this layer names places, so it
+    # takes the language from the request as the middleware would (cookie, Accept-Language).
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        response = _vector_tile(request, cls, box)
+    response["Content-Language"] = language
+    return response
+
+
+def _vector_tile(request: HttpRequest, cls: type[TileLayer], box: TileBox) -> HttpResponse:
     needs_user = cls.audience_dependent or cls.staff_only
     try:
         audience = audience_for(request_user(request)) if needs_user else public_audience()

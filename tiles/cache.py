@@ -14,7 +14,8 @@ Staleness bound (what a user may see after a change commits):
   the process that made the change, so other processes may serve a tile for up to
   TILE_LOCAL_CACHE_SECONDS (60 s) after a change: local-memory caches keep tiles no longer;
 - browsers and proxies: TILE_BROWSER_MAX_AGE seconds (Cache-Control max-age), after which
-  they revalidate with If-None-Match (ETag = hash of the content, so a 304 means "identical");
+  they revalidate with If-None-Match (ETag = hash of the content or of its gzip copy, so a
+  304 means "identical");
 - aggregated tiles (report cells below z13, heat tiles up to z12, the stats grid) are
   expensive at scale (they read most of the table at city zooms), so after a bump they may
   still be served for up to AGGREGATE_GRACE_SECONDS (30 s) after they were rendered: under
@@ -107,11 +108,13 @@ class CachedTile:
 
     @classmethod
     def build(cls, layer: str, version: int, body: bytes, *, compress: bool = True):
-        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        """The entry of a freshly rendered `body`. A compressed body's ETag hashes the
+        compressed bytes (half as many to hash): they are a function of the body (fixed
+        level, no timestamp), so the ETag still changes exactly when the tile does."""
         if compress and len(body) >= GZIP_MIN_BYTES:
             gz = igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-            return cls(version, f'"{layer}-{digest}"', gz, gzipped=True)
-        return cls(version, f'"{layer}-{digest}"', body)
+            return cls(version, f'"{layer}-{_digest(gz)}"', gz, gzipped=True)
+        return cls(version, f'"{layer}-{_digest(body)}"', body)
 
     @property
     def empty(self) -> bool:
@@ -128,6 +131,10 @@ class CachedTile:
     @property
     def etag_gz(self) -> str:
         return self.etag[:-1] + '-gz"'
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def tile_key(layer: str, key: str) -> str:

@@ -49,11 +49,10 @@ logger = logging.getLogger(__name__)
 
 TILE_PATH = re.compile(rf"^/tiles/{VECTOR_TILE}$")  # the view's own route (tiles.urls)
 # Middleware whose process_request and process_response the fast path calls, in Django's
-# order: host check, HTTPS redirect, language, the CSRF cookie's renewal, and the headers
-# they add (security headers, Vary and Content-Language, Content-Length, X-Frame-Options).
+# order: host check, HTTPS redirect, the CSRF cookie's renewal, and the headers they add
+# (security headers, Content-Length, X-Frame-Options).
 HOOKED_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -63,6 +62,7 @@ HOOKED_MIDDLEWARE = (
 # no messages, and no error to turn into JSON (errors are left to Django).
 INERT_MIDDLEWARE = (
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tiles.middleware.LocaleMiddleware",  # leaves /tiles/ alone by design
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -122,8 +122,8 @@ class TileFastPath:
         request = WSGIRequest(environ)
         request.user = AnonymousUser()
         try:
-            # Host check, HTTPS redirect, user-agent ban, language: a middleware that would
-            # answer by itself (a redirect, a 400/403) leaves the request to Django.
+            # Host check, HTTPS redirect, user-agent ban: a middleware that would answer
+            # by itself (a redirect, a 400/403) leaves the request to Django.
             if any(m.process_request(request) is not None for m in self.request_middleware):
                 return None
         except (SuspiciousOperation, PermissionDenied):

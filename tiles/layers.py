@@ -297,6 +297,8 @@ class ReportsLayer(TileLayer):
     def __init__(self, *, audience: Audience, params=None) -> None:
         super().__init__(audience=audience, params=params)
         self.filters = parse_tile_filters(self.params)
+        # One local date for the cache key and the statement (age_days), even across midnight.
+        self.today = today()
 
     @property
     def audience_is_public(self) -> bool:
@@ -308,7 +310,7 @@ class ReportsLayer(TileLayer):
     def variant(self, box: TileBox) -> str:
         parts = [self.audience_key(), self.filters.key()]
         if box.z >= self.POINTS_FROM_ZOOM:
-            parts.append(today().isoformat())  # age_days
+            parts.append(self.today.isoformat())  # age_days
         return "|".join(parts)
 
     @property
@@ -334,7 +336,7 @@ class ReportsLayer(TileLayer):
                                         ymax + margin), box.lat, exact=self.exact)
         values.update({
             "xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax,
-            "cell": box.size * self.CELL_PX / 256, "now": now, "today": today(),
+            "cell": box.size * self.CELL_PX / 256, "now": now, "today": self.today,
             "max_points": self.MAX_POINTS,
         })
         template = self.TEMPLATES.get(self.shape(box, hazard_by),
