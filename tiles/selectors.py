@@ -202,8 +202,13 @@ def _moment(raw: str | None, name: str, *, end: bool) -> datetime | None:
 STATUS_CODES = frozenset(Status.values)
 
 
+NO_FILTERS = TileFilters()
+
+
 def parse_tile_filters(params) -> TileFilters:
     """Parse and validate the filters; a `ValidationFailed` (400) names the bad one."""
+    if not params:  # the public map's own tiles: nothing to parse
+        return NO_FILTERS
     categories = _codes(params.get("category"), "category")
     statuses = _codes(params.get("status"), "status")
     unknown = sorted(set(statuses) - STATUS_CODES)
