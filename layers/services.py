@@ -29,6 +29,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.utils import timezone
 
+from geocity.db import on_cursor
 from geocity.errors import ValidationFailed
 
 from .geometry import to_storage
@@ -210,12 +211,14 @@ def route_report(*, location: Point, category, on_date: date | None = None) -> R
     """
     # No copy when the point is already in storage coordinates: it is only read here.
     point = location if location.srid == settings.STORAGE_SRID else to_storage(location)
-    with connection.cursor() as cursor:
-        cursor.execute(ROUTE_REPORT_SQL, [
-            point.ewkb, category.pk, on_date or timezone.localdate(),
-            float(settings.ROUTING_BORDER_TOLERANCE_M), float(settings.HAZARD_BUFFER_M),
-        ])
-        row = cursor.fetchone()
+    params = [point.ewkb, category.pk, on_date or timezone.localdate(),
+              float(settings.ROUTING_BORDER_TOLERANCE_M), float(settings.HAZARD_BUFFER_M)]
+
+    def fetch(cursor):
+        cursor.execute(ROUTE_REPORT_SQL, params)
+        return cursor.fetchone()
+
+    row = on_cursor(fetch)  # every report is routed: the driver's cursor (geocity.db)
     facts = RouteFacts.from_row(row[:_FACTS])
     if not facts.inside:
         distance = service_area_distance_m(point)

@@ -13,7 +13,7 @@ from layers.models import Department, District, ResponsibilityArea, ServiceArea
 
 from . import factories as f
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.db"]
 
 
 @pytest.fixture(autouse=True)

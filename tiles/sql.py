@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Expression, QuerySet
 from psycopg.errors import QueryCanceled
+
+from geocity.db import on_cursor
 
 # On 2 cores, parallel workers double the latency of small tiles (platform notes): small
 # queries turn them off for themselves only. SET LOCAL lasts until the end of the implicit
@@ -172,7 +174,7 @@ def _execute(cursor, sql: str, params: Sequence[Any], serial: bool) -> None:
     prefix = _prefix(serial)
     try:
         cursor.execute("".join(prefix) + sql, params)
-    except QueryCanceled as exc:  # the driver's cursor (see `_run`)
+    except QueryCanceled as exc:  # the driver's cursor (geocity.db.on_cursor)
         raise TileTimeout(str(exc)) from exc
     except OperationalError as exc:  # Django's cursor: the driver's error is the cause
         if isinstance(exc.__cause__, QueryCanceled):
@@ -193,40 +195,23 @@ def fetch_all(sql: str, params: Sequence[Any], *, serial: bool = False) -> list[
 
 
 def _run(sql: str, params: Sequence[Any], serial: bool, fetch):
-    """Execute and fetch; on a broken connection (a database restart, an idle timeout),
-    reconnect and run it once more. Tile statements only read, so a retry is safe; inside
-    a transaction block there is nothing to reconnect to, so the error stands.
-
-    The statement runs on Django's cursor when something watches the queries (DEBUG's query
-    log, the tests' query counts, execute wrappers of tracing or debug tools), otherwise on
-    the driver's own cursor of the same connection, inside Django's error translation. Why:
-    Django's cursor wrapper costs ~20 us a statement, and ten times that on a cold tile (a
-    request path that just waited for the database runs with cold CPU caches): 0.2 ms of a
-    3-5 ms z16 tile, measured here. Nothing is lost when nothing watches: same statement,
-    same connection, the same Django errors.
+    """Execute and fetch on the driver's cursor (`geocity.db.on_cursor`: Django's when
+    something watches the queries); on a broken connection (a database restart, an idle
+    timeout), reconnect and run it once more. Tile statements only read, so a retry is
+    safe; inside a transaction block there is nothing to reconnect to, so the error stands.
     """
-    db = connections[DEFAULT_DB_ALIAS]
 
     def run_on(cursor):
         _execute(cursor, sql, params, serial)
         return fetch(cursor)
 
-    def attempt():
-        if db.queries_logged or db.execute_wrappers:
-            with db.cursor() as cursor:
-                return run_on(cursor)
-        if db.connection is None:
-            db.ensure_connection()
-        with db.wrap_database_errors, db.connection.cursor() as cursor:
-            return run_on(cursor)
-
     try:
-        return attempt()
+        return on_cursor(run_on)
     except (OperationalError, InterfaceError):
-        if db.in_atomic_block or db.is_usable():
+        if connection.in_atomic_block or connection.is_usable():
             raise
-        db.close()
-    return attempt()
+        connection.close()
+    return on_cursor(run_on)
 
 
 def as_bytes(value) -> bytes:

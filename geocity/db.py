@@ -1,0 +1,32 @@
+"""Hot read statements on the database driver's own cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+T = TypeVar("T")
+
+
+def on_cursor(run: Callable[[Any], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
+    """`run(cursor)` on the driver's cursor of Django's connection, inside Django's error
+    translation; on Django's own cursor when something watches the queries (DEBUG's query
+    log, the tests' query counts, execute wrappers of tracing or debug tools).
+
+    Why: Django's cursor wrapper costs ~20 us a statement warm and ten times that right
+    after a database wait, when the CPU caches are cold: 0.2 ms of a 3-5 ms map tile or of a
+    1 ms routing decision, measured here. Nothing is lost when nothing watches: the same
+    connection and transaction, Django's health check and Django's exceptions.
+    Preconditions: `run` only executes and fetches (no `callproc`, no cursor kept).
+    """
+    db = connections[using]
+    if db.queries_logged or db.execute_wrappers:
+        with db.cursor() as cursor:
+            return run(cursor)
+    db.close_if_health_check_failed()
+    if db.connection is None:
+        db.ensure_connection()
+    with db.wrap_database_errors, db.connection.cursor() as cursor:
+        return run(cursor)
