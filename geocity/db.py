@@ -18,8 +18,11 @@ def on_cursor(run: Callable[[Any], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
     Why: Django's cursor wrapper costs ~20 us a statement warm and ten times that right
     after a database wait, when the CPU caches are cold: 0.2 ms of a 3-5 ms map tile or of a
     1 ms routing decision, measured here. Nothing is lost when nothing watches: the same
-    connection and transaction, Django's health check and Django's exceptions.
-    Preconditions: `run` only executes and fetches (no `callproc`, no cursor kept).
+    connection and transaction, Django's health check and Django's exceptions. (A tool that
+    patches Django's cursor wrapper instead of installing an execute wrapper, as Sentry's
+    Django integration does, would not see these statements; instrumentation of psycopg
+    itself would.) Preconditions: `run` only executes and fetches (no `callproc`, no cursor
+    kept).
     """
     db = connections[using]
     if db.queries_logged or db.execute_wrappers:
