@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tiles import urls as tile_urls
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -15,7 +17,7 @@ urlpatterns = [
     path("api/v1/", include("layers.urls")),
     path("api/v1/", include("tiles.urls_api")),
     path("open311/v2/", include("issues.urls_open311")),
-    path("tiles/", include("tiles.urls")),
+    path(tile_urls.MOUNT.lstrip("/"), include(tile_urls)),
     path("workspace/", include("issues.urls_workspace")),
     path("dashboard/", include("issues.urls_dashboard")),
     path("", include("issues.urls_pages")),

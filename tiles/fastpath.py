@@ -43,11 +43,11 @@ from django.utils.module_loading import import_string
 
 from . import apis
 from .layers import LAYERS
-from .urls import VECTOR_TILE
+from .urls import MOUNT, VECTOR_TILE
 
 logger = logging.getLogger(__name__)
 
-TILE_PATH = re.compile(rf"^/tiles/{VECTOR_TILE}$")  # the view's own route (tiles.urls)
+TILE_PATH = re.compile(rf"^{MOUNT}{VECTOR_TILE}$")  # the view's own route (tiles.urls)
 # Middleware whose process_request and process_response the fast path calls, in Django's
 # order: host check, HTTPS redirect, the CSRF cookie's renewal, and the headers they add
 # (security headers, Content-Length, X-Frame-Options).

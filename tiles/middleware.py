@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 
-TILES_PREFIX = "/tiles/"  # geocity.urls mounts tiles.urls here
+from .urls import MOUNT
 
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
@@ -21,10 +21,10 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
     """
 
     def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith(TILES_PREFIX):
+        if not request.path_info.startswith(MOUNT):
             super().process_request(request)
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if request.path_info.startswith(TILES_PREFIX):
+        if request.path_info.startswith(MOUNT):
             return response
         return super().process_response(request, response)

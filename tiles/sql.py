@@ -172,14 +172,7 @@ def _prefix(serial: bool) -> list[str]:
 def _execute(cursor, sql: str, params: Sequence[Any], serial: bool) -> None:
     """One round trip: the SET LOCAL statements, then the query; positioned on its result."""
     prefix = _prefix(serial)
-    try:
-        cursor.execute("".join(prefix) + sql, params)
-    except QueryCanceled as exc:  # the driver's cursor (geocity.db.on_cursor)
-        raise TileTimeout(str(exc)) from exc
-    except OperationalError as exc:  # Django's cursor: the driver's error is the cause
-        if isinstance(exc.__cause__, QueryCanceled):
-            raise TileTimeout(str(exc)) from exc
-        raise
+    cursor.execute("".join(prefix) + sql, params)
     for _ in prefix:
         cursor.nextset()
 
@@ -206,12 +199,23 @@ def _run(sql: str, params: Sequence[Any], serial: bool, fetch):
         return fetch(cursor)
 
     try:
-        return on_cursor(run_on)
+        return _attempt(run_on)
     except (OperationalError, InterfaceError):
         if connection.in_atomic_block or connection.is_usable():
             raise
         connection.close()
-    return on_cursor(run_on)
+    return _attempt(run_on)
+
+
+def _attempt(run):
+    """`on_cursor(run)`, a statement cancelled by its timeout as a TileTimeout (either cursor
+    hands it over as Django's OperationalError caused by the driver's QueryCanceled)."""
+    try:
+        return on_cursor(run)
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            raise TileTimeout(str(exc)) from exc
+        raise
 
 
 def as_bytes(value) -> bytes:

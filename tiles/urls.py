@@ -5,6 +5,7 @@ from django.urls import re_path
 
 from . import apis
 
+MOUNT = "/tiles/"  # where geocity.urls includes these routes
 _ZXY = r"(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)"
 # Also matched by tiles.fastpath, ahead of URL resolving.
 VECTOR_TILE = rf"(?P<layer>[^/]+)/{_ZXY}\.pbf"
