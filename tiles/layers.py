@@ -383,7 +383,7 @@ class ReportsLayer(TileLayer):
                       gy=Cast(Floor((drawn.y - ymin) / cell), IntegerField()))
             .values("gx", "gy")
             .annotate(n=Count("status"),
-                      open=Count("status", filter=Q(status__in=list(OPEN_STATUSES))),
+                      open=Count("status", filter=tsql.AnyOf(F("status"), sorted(OPEN_STATUSES))),
                       sx=Sum(drawn.x), sy=Sum(drawn.y))
             .values("gx", "gy", "n", "open", "sx", "sy")
             for drawn in sets
@@ -398,14 +398,14 @@ class ReportsLayer(TileLayer):
 
     def points(self, base: QuerySet, envelope) -> QuerySet:
         P = tsql.TileParam  # noqa: N806
-        running = list(SLA_RUNNING_STATUSES)
+        running = sorted(SLA_RUNNING_STATUSES)
         return (
             base
             .annotate(
                 category_code=F("category__service_code"),
                 age_days=_DaysBetween(P("today", DateField()), TruncDate("created")),
                 overdue=ExpressionWrapper(
-                    Q(status__in=running, due_at__lt=P("now", DateTimeField())),
+                    Q(tsql.AnyOf(F("status"), running), due_at__lt=P("now", DateTimeField())),
                     output_field=BooleanField()),
                 hazard=F("is_hazard"),
                 geom=AsMVTGeom(F("tile_point"), envelope, self.tile_extent,

@@ -54,7 +54,7 @@ from issues.workflow import Status
 from layers.geometry import PointX, PointY, tile_bands, to_srid
 from layers.selectors import user_sees_restricted
 
-from .sql import TileParam
+from .sql import AnyOf, TileParam
 
 Bounds = tuple[float, float, float, float]
 
@@ -244,9 +244,9 @@ def tile_reports(audience: Audience, filters: TileFilters) -> QuerySet[Report]:
     """
     qs = visible_reports(audience.reports_user)
     if filters.categories:
-        qs = qs.filter(category__service_code__in=filters.categories)
+        qs = qs.filter(AnyOf(F("category__service_code"), filters.categories))
     if filters.statuses:
-        qs = qs.filter(status__in=filters.statuses)
+        qs = qs.filter(AnyOf(F("status"), filters.statuses))
     if filters.since:
         qs = qs.filter(created__gte=filters.since)
     if filters.until:

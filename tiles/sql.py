@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Expression, QuerySet
+from django.db.models import Expression, Lookup, QuerySet
 from psycopg.errors import QueryCanceled
 
 from geocity.db import on_cursor
@@ -55,6 +55,24 @@ class TileParam(Expression):
 
     def get_group_by_cols(self):
         return []
+
+
+class AnyOf(Lookup):
+    """`lhs = ANY(%s)`: a list of values as one array parameter, where the ORM's `__in` sends
+    one parameter per value.
+
+    Why: psycopg parses a statement's placeholders on every execute unless the statement has
+    at most 50 parameters (then it caches the parse). A point tile's statement had 51, and
+    that parse cost ~0.15 ms of CPU per tile, as much as the rest of the view; listing the
+    statuses as arrays brings it to 48. Use: `AnyOf(F("status"), [...])` in a filter or Q.
+    """
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
 class Template:
