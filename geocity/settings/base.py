@@ -153,6 +153,13 @@ TILE_SRID = 3857  # Web Mercator, what ST_AsMVT tiles and Leaflet expect
 
 # --- Cache, Celery ---------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://geocity")}
+# A process-local cache counts entries, not bytes, and Django's default of 300 is a few map
+# views of tiles: it would evict tiles as fast as they are rendered. 5,000 gzipped tiles
+# are ~100 MB per worker process at a dense city's 20 KB average. A locmem CACHE_URL may
+# set its own (`locmemcache://geocity?max_entries=20000`); Redis bounds memory itself.
+LOCAL_CACHE_MAX_ENTRIES = 5000
+if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", LOCAL_CACHE_MAX_ENTRIES)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
