@@ -16,13 +16,13 @@ def on_cursor(run: Callable[[Any], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
     log, the tests' query counts, execute wrappers of tracing or debug tools).
 
     Why: Django's cursor wrapper costs ~20 us a statement warm and ten times that right
-    after a database wait, when the CPU caches are cold: 0.2 ms of a 3-5 ms map tile or of a
-    1 ms routing decision, measured here. Nothing is lost when nothing watches: the same
-    connection and transaction, Django's health check and Django's exceptions. (A tool that
-    patches Django's cursor wrapper instead of installing an execute wrapper, as Sentry's
-    Django integration does, would not see these statements; instrumentation of psycopg
-    itself would.) Preconditions: `run` only executes and fetches (no `callproc`, no cursor
-    kept).
+    after a database wait (any pause of a few ms leaves the CPU caches cold): 0.2 ms of a
+    3-5 ms map tile or of a 1 ms routing decision, measured here. Nothing is lost when
+    nothing watches: the same connection and transaction, Django's health check and
+    Django's exceptions. (A tool that patches Django's cursor wrapper instead of installing
+    an execute wrapper, as Sentry's Django integration does, would not see these
+    statements; instrumentation of psycopg itself would.) Preconditions: `run` only
+    executes and fetches (no `callproc`, no cursor kept).
     """
     db = connections[using]
     if db.queries_logged or db.execute_wrappers:

@@ -14,9 +14,9 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
     Why: most tiles are the same bytes in every language, yet Django's middleware would mark
     each `Vary: Accept-Language` (a shared cache then keeps one copy per language of
     identical bytes) and spend ~30 us a request on it: ~0.25 ms of a cold 3-5 ms z16 tile
-    here (the request path right after a database wait runs with cold CPU caches). A tile
-    whose content does depend on the language (district and service-area names) picks it
-    from the request itself and says so in `Vary` and `Content-Language`
+    here (code after any pause of a few ms, such as the database wait, runs with cold CPU
+    caches). A tile whose content does depend on the language (district and service-area
+    names) picks it from the request itself and says so in `Vary` and `Content-Language`
     (`tiles.apis.vector_tile`). Nothing else under /tiles/ is translated.
     """
 
