@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
-from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,7 +29,7 @@ from .grid import grid_features, parse_grid_request
 from .heat import heat_tile, parse_weight
 from .layers import LAYERS, MAX_ZOOM, RenderedTile, TileBox, TileLayer
 from .selectors import audience_for, parse_tile_filters, public_audience, today
-from .sql import TileTimeout
+from .serving import Served, TileReply, tile_reply
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 HEAT_GRACE_MAX_ZOOM = 12
@@ -74,105 +72,66 @@ def _unauthorised(exc: BadToken) -> JsonResponse:
     return JsonResponse({"code": "authentication_failed", "message": str(exc)}, status=401)
 
 
-@dataclass(frozen=True)
-class Served:
-    """What the cache layer needs to know about a tile besides its bytes."""
-
-    layer: str  # version counter name
-    key: str  # everything the content depends on besides the counter
-    content_type: str
-    public: bool
-    vary: tuple[str, ...] = ()
-    empty_status: int = 204
-    grace: float = 0  # seconds an invalidated tile may still be served (tiles.cache)
-
-
 def accepts_gzip(request: HttpRequest) -> bool:
     return "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "").lower()
 
 
+def as_response(reply: TileReply) -> HttpResponse:
+    """A `TileReply` as Django's response."""
+    response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers:
+        if name != "Content-Type":
+            response[name] = value
+    return response
+
+
+def reply_for(request: HttpRequest, spec: Served,
+              render: Callable[[], RenderedTile]) -> TileReply:
+    """From the server cache or rendered (`tiles.serving.tile_reply`), for this request."""
+    return tile_reply(spec, render, accepts_gzip=accepts_gzip(request),
+                      if_none_match=request.META.get("HTTP_IF_NONE_MATCH"))
+
+
 def serve(request: HttpRequest, spec: Served, render: Callable[[], RenderedTile]) -> HttpResponse:
-    """Serve from the server cache or render, then answer 200/204/304 with cache headers."""
-    version, entry, usable = tcache.tile_get(spec.layer, spec.key, grace=spec.grace)
-    if not usable:
-        # An invalidated tile that another request is already re-rendering is served as it
-        # was (see tiles.cache: no dog-pile); otherwise this request renders it.
-        locked = entry is not None and tcache.render_lock(spec.layer, spec.key)
-        if entry is None or locked:
-            try:
-                try:
-                    rendered = render()
-                except TileTimeout:
-                    return _timeout_response()
-                entry = tcache.CachedTile.build(spec.layer, version, rendered.content,
-                                                compress=spec.content_type != "image/png")
-                tcache.tile_put(spec.layer, spec.key, entry, expires_in=rendered.expires_in)
-            finally:
-                if locked:
-                    tcache.render_unlock(spec.layer, spec.key)
-    gzipped = entry.gzipped and accepts_gzip(request)
-    etag = entry.etag_gz if gzipped else entry.etag
-    wanted = request.META.get("HTTP_IF_NONE_MATCH")
-    if wanted:
-        tags = {t.removeprefix("W/") for t in parse_etags(wanted)}
-        if "*" in tags or entry.etag in tags or entry.etag_gz in tags:
-            return _headers(HttpResponse(status=304), spec, etag, entry.gzipped)
-    if entry.empty:
-        response = HttpResponse(status=spec.empty_status, content_type=spec.content_type)
-    else:
-        response = HttpResponse(entry.content if gzipped else entry.body(),
-                                content_type=spec.content_type)
-        if gzipped:
-            response["Content-Encoding"] = "gzip"
-    return _headers(response, spec, etag, entry.gzipped)
-
-
-def _timeout_response() -> JsonResponse:
-    response = JsonResponse(
-        {"code": "tile_timeout", "message": "This tile took too long to render; retry later."},
-        status=503,
-    )
-    response["Retry-After"] = "10"
-    return response
-
-
-def _headers(response: HttpResponse, spec: Served, etag: str, has_gz: bool) -> HttpResponse:
-    """ETag, Cache-Control and Vary of a fresh response (set whole: nothing to merge with)."""
-    response["ETag"] = etag
-    scope = "public" if spec.public else "private"
-    response["Cache-Control"] = f"{scope}, max-age={settings.TILE_BROWSER_MAX_AGE}"
-    vary = [*spec.vary, "Accept-Encoding"] if has_gz else list(spec.vary)
-    if vary:
-        response["Vary"] = ", ".join(vary)
-    return response
+    return as_response(reply_for(request, spec, render))
 
 
 @require_safe
 def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
     """GET /tiles/{layer}/{z}/{x}/{y}.pbf: a Mapbox Vector Tile, 204 when empty."""
+    try:
+        return as_response(vector_tile_reply(request, layer, z, x, y))
+    except BadToken as exc:
+        return _unauthorised(exc)
+
+
+def vector_tile_reply(request: HttpRequest, layer: str, z: str, x: str, y: str) -> TileReply:
+    """The reply of `vector_tile` (also what `tiles.fastpath` sends).
+
+    Raises NotFound (unknown layer), ValidationFailed (bad z/x/y or filter), Forbidden
+    (staff-only layer) and BadToken (a bad `Authorization: Token`).
+    """
     cls = LAYERS.get(layer)
     if cls is None:
         raise NotFound(f"Unknown tile layer {layer!r}. Layers: {', '.join(LAYERS)}.",
                        code="unknown_layer")
     box = parse_zxy(z, x, y)
     if not cls.language_dependent:
-        return _vector_tile(request, cls, box)
+        return _vector_tile_reply(request, cls, box)
     # Tiles are outside LocaleMiddleware (tiles.middleware); this layer names places, so it
     # takes the language from the request as the middleware would (cookie, Accept-Language).
     language = translation.get_language_from_request(request)
     with translation.override(language):
-        response = _vector_tile(request, cls, box)
-    response["Content-Language"] = language
-    return response
+        reply = _vector_tile_reply(request, cls, box)
+    return reply.with_headers(("Content-Language", language))
 
 
-def _vector_tile(request: HttpRequest, cls: type[TileLayer], box: TileBox) -> HttpResponse:
+def _vector_tile_reply(request: HttpRequest, cls: type[TileLayer], box: TileBox) -> TileReply:
     needs_user = cls.audience_dependent or cls.staff_only
-    try:
-        audience = audience_for(request_user(request)) if needs_user else public_audience()
-    except BadToken as exc:
-        return _unauthorised(exc)
-    tile_layer = cls(audience=audience, params=request.GET)
+    audience = audience_for(request_user(request)) if needs_user else public_audience()
+    # No query string, no QueryDict to build (the public map's own tiles).
+    params = request.GET if request.META.get("QUERY_STRING") else {}
+    tile_layer = cls(audience=audience, params=params)
     vary: list[str] = []
     if needs_user:
         vary += ["Cookie", "Authorization"]
@@ -186,7 +145,7 @@ def _vector_tile(request: HttpRequest, cls: type[TileLayer], box: TileBox) -> Ht
         vary=tuple(dict.fromkeys(vary)),
         grace=tile_layer.grace(box),
     )
-    return serve(request, spec, lambda: tile_layer.render(box))
+    return reply_for(request, spec, lambda: tile_layer.render(box))
 
 
 @require_safe

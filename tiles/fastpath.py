@@ -1,12 +1,13 @@
 """Anonymous vector tiles served straight from WSGI, beside Django's request cycle.
 
-Why: a z16 tile's SQL takes 2-6 ms, and Django's generic request cycle (the middleware
-chain, URL resolving, the request signals and the per-request connection health check, a
-`SELECT 1` round trip) adds about 1.5 ms to it. The map asks for dozens of tiles per pan,
+Why: a z16 tile's SQL takes 3-6 ms, and Django's generic request cycle (the middleware
+chain, URL resolving, the per-request connection health check, a `SELECT 1` round trip,
+the response object) adds about 1.5 ms to it. The map asks for dozens of tiles per pan,
 almost all of them anonymous. `TileFastPath` wraps the WSGI application and answers those
-requests with the same view (`tiles.apis.vector_tile`), the same Django request and
-response objects and the same headers, without the generic cycle. Everything else goes to
-Django unchanged.
+requests itself: the same Django request object and the request hooks of the middleware
+that matter for them, the view's own reply (`tiles.apis.vector_tile_reply`, which the
+Django view sends too), and the headers the middleware add. Everything else goes to Django
+unchanged.
 
 A request takes the fast path only when all of these hold; otherwise Django serves it:
 - GET or HEAD of `/tiles/{layer}/{z}/{x}/{y}.pbf` for a layer that is not staff-only;
@@ -16,12 +17,21 @@ A request takes the fast path only when all of these hold; otherwise Django serv
 - the view raises nothing (a bad z/x/y or filter, or a failure, goes to Django, which
   answers with its JSON error and logs as always);
 - settings.MIDDLEWARE holds only the middleware listed below (`HOOKED_MIDDLEWARE`, whose
-  request and response hooks the fast path calls, and `INERT_MIDDLEWARE`, which does
-  nothing for such a request), and TILE_FAST_PATH is on. A project that adds middleware
-  gets a warning at start-up and every tile through Django until this module knows it.
+  request hooks the fast path calls and whose response headers it adds, and
+  `INERT_MIDDLEWARE`, which does nothing for such a request), and TILE_FAST_PATH is on. A
+  project that adds middleware gets a warning at start-up and every tile through Django
+  until this module knows it.
 
-Connections: Django's request signals still run (old connections are closed, the response
-closes with `request_finished`), but the `SELECT 1` health check is skipped; tile
+Response: no `HttpResponse` and no response hooks per tile. The hooked middleware add the
+same headers to every tile reply of a kind of request (plain or HTTPS), so
+`TileFastPath.added_headers` finds them once per kind by running the hooks over an empty
+response; the rare request whose response needs more (a malformed CSRF cookie, renewed
+with a Set-Cookie) goes through the hooks as a Django response. That work comes after the
+database wait, where Python runs slowest on this kind of machine (any pause of a few
+milliseconds leaves the CPU's caches cold), so it is worth ~0.1 ms of a 5 ms tile.
+
+Connections: Django's request signals still run (old connections are closed, the body's
+`close()` sends `request_finished`), but the `SELECT 1` health check is skipped; tile
 statements are read-only, and `tiles.sql` reconnects and retries once when the
 connection turns out broken.
 """
@@ -31,6 +41,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -43,6 +54,7 @@ from django.utils.module_loading import import_string
 
 from . import apis
 from .layers import LAYERS
+from .serving import TileReply
 from .urls import MOUNT, VECTOR_TILE
 
 logger = logging.getLogger(__name__)
@@ -71,6 +83,8 @@ INERT_MIDDLEWARE = (
 FAST_LAYERS = frozenset(name for name, cls in LAYERS.items() if not cls.staff_only)
 
 StartResponse = Callable[..., object]
+Answer = tuple[str, list[tuple[str, str]], Iterable[bytes]]
+STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 def _unknown_middleware() -> list[str]:
@@ -98,25 +112,26 @@ class TileFastPath:
         self.request_middleware = [m for m in middleware if hasattr(m, "process_request")]
         self.response_middleware = [m for m in reversed(middleware)
                                     if hasattr(m, "process_response")]
+        self._added_headers: dict[tuple[bool, str], tuple[tuple[str, str], ...]] = {}
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        response = self.serve(environ) if self.enabled else None
-        if response is None:
+        answer = self.serve(environ) if self.enabled else None
+        if answer is None:
             return self.app(environ, start_response)
-        headers = [*response.items(),
-                   *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
-        return response  # its close() sends request_finished, as Django's handler does
+        status, headers, body = answer
+        start_response(status, headers)
+        return body  # its close() sends request_finished, as Django's responses do
 
-    def serve(self, environ: dict) -> HttpResponse | None:
-        """The tile response, or None when Django must handle the request."""
+    def serve(self, environ: dict) -> Answer | None:
+        """(status line, headers, body) of the tile, or None when Django must handle the
+        request."""
         match = TILE_PATH.match(environ.get("PATH_INFO", ""))
         if (
             match is None
             or match["layer"] not in FAST_LAYERS
             or environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
             or environ.get("HTTP_AUTHORIZATION")
-            or settings.SESSION_COOKIE_NAME in parse_cookie(environ.get("HTTP_COOKIE", ""))
+            or _has_session_cookie(environ)
         ):
             return None
         request = WSGIRequest(environ)
@@ -132,14 +147,68 @@ class TileFastPath:
         # No SELECT 1 health check: tiles.sql reconnects and retries once instead.
         connection.health_check_done = True
         try:
-            response = apis.vector_tile(request, match["layer"], match["z"], match["x"],
-                                        match["y"])
+            reply = apis.vector_tile_reply(request, match["layer"], match["z"], match["x"],
+                                           match["y"])
         except Exception:
             # Bad input (a domain error) or a failure: Django answers it as it always does,
             # with its JSON error body and its error logging.
             signals.request_finished.send(sender=type(self))
             return None
+        if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            return self._through_middleware(request, reply)
+        headers = [*reply.headers, *self.added_headers(request, reply.content_type),
+                   ("Content-Length", str(len(reply.body)))]
+        return STATUS_LINES[reply.status], headers, Body(reply.body, type(self))
+
+    def added_headers(self, request: WSGIRequest,
+                      content_type: str) -> tuple[tuple[str, str], ...]:
+        """The headers the hooked middleware add to a tile response, besides Content-Length.
+
+        They depend on the request only through `is_secure()` (HSTS) and the CSRF cookie's
+        renewal (which `serve` leaves to `_through_middleware`), and on none of the tile's
+        own headers, so they are found once per kind of request and content type by
+        running the middleware over an empty response; a tile then costs no response
+        object and no middleware calls. (The middleware read most of their settings when
+        built, as in Django.)
+        """
+        kind = (request.is_secure(), content_type)
+        added = self._added_headers.get(kind)
+        if added is None:
+            sample = HttpResponse(content_type=content_type)
+            own = {name.lower() for name in sample.headers}
+            for middleware in self.response_middleware:
+                sample = middleware.process_response(request, sample)
+            added = tuple((name, value) for name, value in sample.items()
+                          if name.lower() not in own and name.lower() != "content-length")
+            self._added_headers[kind] = added
+        return added
+
+    def _through_middleware(self, request: WSGIRequest, reply: TileReply) -> Answer:
+        """The reply as a Django response through the middleware's response hooks: for the
+        rare request whose response carries a cookie (a malformed CSRF cookie renewed)."""
+        response = apis.as_response(reply)
         for middleware in self.response_middleware:
             response = middleware.process_response(request, response)
         response._handler_class = type(self)
-        return response
+        headers = [*response.items(),
+                   *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
+        return f"{response.status_code} {response.reason_phrase}", headers, response
+
+
+def _has_session_cookie(environ: dict) -> bool:
+    cookies = environ.get("HTTP_COOKIE")
+    return bool(cookies) and settings.SESSION_COOKIE_NAME in parse_cookie(cookies)
+
+
+class Body:
+    """A tile body as a WSGI iterable whose `close()` ends the request for Django (its
+    `request_finished` signal: old connections closed, caches released)."""
+
+    def __init__(self, content: bytes, sender: type) -> None:
+        self.content, self.sender = content, sender
+
+    def __iter__(self):
+        yield self.content
+
+    def close(self) -> None:
+        signals.request_finished.send(sender=self.sender)

@@ -175,7 +175,7 @@ def heat_statement(box: TileBox, *, audience: Audience, filters: TileFilters,
     margin = MARGIN_PX * px
     xmin, ymin, xmax, ymax = box.bounds
     values, hazard_by = box_values((xmin - margin, ymin - margin, xmax + margin, ymax + margin),
-                                   box.lat, exact=audience.restricted)
+                                   exact=audience.restricted)
 
     def build() -> tsql.Template:
         sets, params = tsql.union_all_sql(bins_querysets(

@@ -96,12 +96,6 @@ class TileBox:
     def size(self) -> float:
         return self.bounds[2] - self.bounds[0]
 
-    @cached_property
-    def lat(self) -> float:
-        """The tile's latitude farthest from the equator (largest Mercator stretch)."""
-        b = mercantile.bounds(self.x, self.y, self.z)
-        return max(abs(b.north), abs(b.south))
-
     def envelope(self) -> MakeEnvelope:
         return MakeEnvelope(*self.bounds, TILE_SRID)
 
@@ -333,7 +327,7 @@ class ReportsLayer(TileLayer):
         margin = box.buffer_margin(self.tile_extent, self.tile_buffer)
         xmin, ymin, xmax, ymax = box.bounds
         values, hazard_by = box_values((xmin - margin, ymin - margin, xmax + margin,
-                                        ymax + margin), box.lat, exact=self.exact)
+                                        ymax + margin), exact=self.exact)
         values.update({
             "xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax,
             "cell": box.size * self.CELL_PX / 256, "now": now, "today": self.today,

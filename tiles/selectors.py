@@ -22,9 +22,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
+import mercantile
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.db.models import PointField
@@ -102,8 +103,14 @@ PUBLIC_AUDIENCE_KEY = "public"
 
 
 def public_audience(user=None) -> Audience:
+    if user is None:
+        return ANONYMOUS
     return Audience(user=user, restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
                     reports_user=AnonymousUser())
+
+
+ANONYMOUS = Audience(user=None, restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
+                     reports_user=AnonymousUser())
 
 
 def audience_for(user) -> Audience:
@@ -143,6 +150,10 @@ class TileFilters:
 
     def key(self) -> str:
         """A canonical cache-key fragment (order of codes does not matter)."""
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
         return "c={};s={};f={};u={};d={};r={}".format(
             ",".join(self.categories),
             ",".join(self.statuses),
@@ -352,12 +363,13 @@ class HazardMatch:
         return settings.STORAGE_SRID if self.by == "cells" else settings.TILE_SRID
 
 
-def hazard_match(bounds: Bounds, lat: float) -> HazardMatch:
+def hazard_match(bounds: Bounds) -> HazardMatch:
     cells = hazard_cells(bounds)
     if cells is not None:
         return HazardMatch("cells", cells)
     xmin, ymin, xmax, ymax = bounds
-    margin = hazard_margin(lat)
+    # The box's latitude farthest from the equator stretches distances most.
+    margin = hazard_margin(mercantile.lnglat(xmin, max(abs(ymin), abs(ymax))).lat)
     return HazardMatch("margin", (xmin - margin, ymin - margin, xmax + margin, ymax + margin))
 
 
@@ -367,14 +379,14 @@ def hazard_match(bounds: Bounds, lat: float) -> HazardMatch:
 # (`x0`, `y0`, `x1`, `y1`, TILE_SRID), the bands it spans (`bands`) and, for the public, the
 # rectangle hazard reports are looked up in (`hx0`...`hy1`, in the SRID of its `by`).
 
-def box_values(bounds: Bounds, lat: float, *, exact: bool) -> tuple[dict[str, Any], str]:
+def box_values(bounds: Bounds, *, exact: bool) -> tuple[dict[str, Any], str]:
     """(TileParam values of the box, the hazard lookup: "cells", "margin" or "exact")."""
     x0, y0, x1, y1 = bounds
     values: dict[str, Any] = {"x0": x0, "y0": y0, "x1": x1, "y1": y1,
                               "bands": tile_bands(x0, x1)}
     if exact:
         return values, "exact"
-    hazard = hazard_match(bounds, lat)
+    hazard = hazard_match(bounds)
     values.update(zip(("hx0", "hy0", "hx1", "hy1"), hazard.bounds, strict=True))
     return values, hazard.by
 
@@ -461,4 +473,5 @@ class EqualsAny(Func):
 
 
 def today() -> date:
-    return timezone.localdate()
+    """The city's date (TIME_ZONE): tiles are shared, whatever time zone a request has."""
+    return datetime.now(timezone.get_default_timezone()).date()

@@ -19,6 +19,7 @@ from django.db import close_old_connections, connection, connections
 from django.test import Client, RequestFactory, override_settings
 from rest_framework.authtoken.models import Token
 
+from tiles import sql as tsql
 from tiles.fastpath import HOOKED_MIDDLEWARE, TileFastPath
 from tiles.layers import ReportsLayer
 
@@ -193,6 +194,46 @@ def test_a_fast_tile_is_one_query_and_a_cached_one_none(scene, apps,
         assert call(fast, "GET", url).status.startswith("200")
     with django_assert_num_queries(0):
         assert call(fast, "GET", url).status.startswith("200")
+
+
+@pytest.mark.django_db(transaction=True)  # a cancelled statement aborts a test transaction
+def test_a_timed_out_tile_is_the_same_503_on_both_paths(scene, apps, monkeypatch):
+    # given a tile statement slower than the (lowered) statement timeout
+    fast, inner, django = apps
+    monkeypatch.setattr(tsql, "STATEMENT_TIMEOUT_MS", 50)
+    monkeypatch.setattr(ReportsLayer, "statement",
+                        lambda self, box, now: tsql.Statement("SELECT pg_sleep(1), NULL", []))
+    url = tile_of(scene.centre, 16).url()
+    # when an anonymous client asks for it
+    through_fast = call(fast, "GET", url, keep_transaction=False)
+    # then the fast path itself says so, exactly as Django does: 503, JSON, Retry-After
+    assert inner.calls == 0
+    assert through_fast.status.startswith("503")
+    assert through_fast.header("Retry-After") == "10"
+    assert_same(through_fast, call(django, "GET", url, keep_transaction=False))
+
+
+def test_middleware_headers_are_worked_out_once_per_kind_of_request(scene, monkeypatch):
+    # given the fast path, counting the calls of a middleware's response hook
+    from django.middleware.clickjacking import XFrameOptionsMiddleware
+
+    calls = []
+    hook = XFrameOptionsMiddleware.process_response
+
+    def counted(self, request, response):
+        calls.append(request.is_secure())
+        return hook(self, request, response)
+
+    monkeypatch.setattr(XFrameOptionsMiddleware, "process_response", counted)
+    fast = TileFastPath(CountingApp())
+    z16, z14 = tile_of(scene.centre, 16), tile_of(scene.centre, 14)
+    # when plain and HTTPS clients ask for several tiles
+    replies = [call(fast, "GET", url, **extra)
+               for url in (z16.url(), z14.url(), z16.url("hazard-zones"))
+               for extra in ({}, {"secure": True})]
+    # then the hook ran once for plain requests and once for HTTPS, not once a tile
+    assert sorted(calls) == [False, True]
+    assert all(reply.header("X-Frame-Options") == "DENY" for reply in replies)
 
 
 def _session_cookie(user) -> str:

@@ -36,8 +36,8 @@ def _rows(queryset, values: dict) -> set[tuple[int, float, float]]:
     return {(pk, round(x, 3), round(y, 3)) for pk, x, y in statement.fetch_all()}
 
 
-def rows_by_bands(audience: Audience, bounds, lat: float) -> set:
-    values, hazard_by = box_values(bounds, lat, exact=audience.restricted)
+def rows_by_bands(audience: Audience, bounds) -> set:
+    values, hazard_by = box_values(bounds, exact=audience.restricted)
     found: set = set()
     reports = tile_reports(audience, TileFilters())
     for drawn in report_rows_in_box(reports, exact=audience.restricted, hazard_by=hazard_by):
@@ -46,8 +46,8 @@ def rows_by_bands(audience: Audience, bounds, lat: float) -> set:
     return found
 
 
-def rows_by_gist(audience: Audience, bounds, lat: float) -> set:
-    values, hazard_by = box_values(bounds, lat, exact=audience.restricted)
+def rows_by_gist(audience: Audience, bounds) -> set:
+    values, hazard_by = box_values(bounds, exact=audience.restricted)
     qs = reports_in_box(tile_reports(audience, TileFilters()), exact=audience.restricted,
                         hazard_by=hazard_by)
     qs = qs.annotate(dx=PointX(F("tile_point")), dy=PointY(F("tile_point")))
@@ -101,10 +101,9 @@ def test_band_rows_equal_gist_rows_for_the_public(city, z):
     b = mercantile.xy_bounds(tile.x, tile.y, tile.z)
     margin = (b.right - b.left) / 8
     bounds = (b.left - margin, b.bottom - margin, b.right + margin, b.top + margin)
-    lat = mercantile.bounds(tile.x, tile.y, tile.z).north
     # when the box's rows are found through the bands and through the GiST
-    by_bands = rows_by_bands(public_audience(), bounds, lat)
-    by_gist = rows_by_gist(public_audience(), bounds, lat)
+    by_bands = rows_by_bands(public_audience(), bounds)
+    by_gist = rows_by_gist(public_audience(), bounds)
     # then both find the same reports, drawn at the same (generalised) positions
     assert by_bands == by_gist
     assert by_bands, "the box must hold reports for the comparison to mean anything"
@@ -116,11 +115,10 @@ def test_band_rows_equal_gist_rows_for_staff(city, users):
     tile = tile_of(city.centre, 14)
     b = mercantile.xy_bounds(tile.x, tile.y, tile.z)
     bounds = (b.left, b.bottom, b.right, b.top)
-    lat = mercantile.bounds(tile.x, tile.y, tile.z).north
     audience = staff_audience(users["admin"])
     # when staff (exact locations) ask through both paths
-    by_bands = rows_by_bands(audience, bounds, lat)
-    by_gist = rows_by_gist(audience, bounds, lat)
+    by_bands = rows_by_bands(audience, bounds)
+    by_gist = rows_by_gist(audience, bounds)
     # then the rows and exact positions agree
     assert by_bands == by_gist
     assert by_bands
@@ -133,9 +131,8 @@ def test_public_hazard_rows_are_at_their_cell_centre(city):
     tile = tile_of(city.centre, 12)
     b = mercantile.xy_bounds(tile.x, tile.y, tile.z)
     bounds = (b.left, b.bottom, b.right, b.top)
-    lat = mercantile.bounds(tile.x, tile.y, tile.z).north
     # when the public's rows are found through the bands
-    rows = rows_by_bands(public_audience(), bounds, lat)
+    rows = rows_by_bands(public_audience(), bounds)
     # then it is drawn at the centre of its public cell, not at its exact point
     exact = to_srid(report.location, 3857)
     [(pk, x, y)] = rows

@@ -87,7 +87,7 @@ def test_etag_is_recomputed_after_the_server_cache_is_lost(city, client):
     url = tile_of(city.centre, 14).url()
     etag = client.get(url)["ETag"]
     cache.clear()
-    # the ETag is a hash of the content, so an identical re-render still matches
+    # the ETag names the content (CRC-32 and length), so an identical re-render still matches
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
