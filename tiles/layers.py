@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any, ClassVar
 
 import mercantile
@@ -47,6 +46,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Floor, NullIf, TruncDate
 from django.utils import timezone, translation
+from django.utils.functional import cached_property  # no lock (functools' takes one)
 from vectortiles.backends.postgis import VectorLayer
 from vectortiles.backends.postgis.functions import AsMVTGeom, MakeEnvelope
 

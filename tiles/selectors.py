@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import mercantile
@@ -45,6 +45,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import cached_property  # no lock (functools' takes one)
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
 from geocity.errors import ValidationFailed
