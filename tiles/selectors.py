@@ -104,13 +104,14 @@ PUBLIC_AUDIENCE_KEY = "public"
 
 
 def public_audience(user=None) -> Audience:
-    if user is None:
+    """The public's audience; `user` is a resident who sees the public map."""
+    if user is None or not user.is_authenticated:
         return ANONYMOUS
     return Audience(user=user, restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
                     reports_user=AnonymousUser())
 
 
-ANONYMOUS = Audience(user=None, restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
+ANONYMOUS = Audience(user=AnonymousUser(), restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
                      reports_user=AnonymousUser())
 
 

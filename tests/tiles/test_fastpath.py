@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -377,6 +379,66 @@ def test_the_fast_path_survives_a_connection_broken_while_idle(scene, apps, monk
     assert reply.status.startswith("200") and inner.calls == 0
     assert connection.connection.info.backend_pid != before
     connection.close()
+
+
+def _receivers(signal) -> list[str]:
+    found = []
+    for _, receiver, _ in signal.receivers:
+        if isinstance(receiver, weakref.ReferenceType):
+            receiver = receiver()
+        found.append(f"{receiver.__module__}.{receiver.__qualname__}")
+    return sorted(found)
+
+
+def test_the_request_signals_have_only_djangos_housekeeping_receivers():
+    # the fast path sends no request signals and does what these receivers do for a tile
+    # itself (tiles.fastpath): a receiver added by a dependency must be looked at first
+    assert _receivers(signals.request_started) == [
+        "django.db.close_old_connections", "django.db.reset_queries"]
+    assert _receivers(signals.request_finished) == [
+        "django.core.cache.close_caches", "django.core.handlers.base.reset_urlconf",
+        "django.db.close_old_connections"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fast_tile_closes_a_connection_past_its_age_as_djangos_signals_would(scene, apps,
+                                                                              monkeypatch):
+    # given a connection kept alive for at most 600 s, opened 601 s ago
+    fast, inner, _ = apps
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
+    connection.close()
+    connection.ensure_connection()
+    connection.close_at = time.monotonic() - 1
+    # when an anonymous tile is served on it
+    reply = call(fast, "GET", tile_of(scene.centre, 16).url(), keep_transaction=False)
+    # then the tile came, and the connection was closed once the body was sent
+    assert reply.status.startswith("200") and inner.calls == 0
+    assert connection.connection is None
+    # while a young connection is kept for the next tile
+    connection.ensure_connection()
+    call(fast, "GET", tile_of(scene.centre, 14).url(), keep_transaction=False)
+    assert connection.connection is not None
+    connection.close()
+
+
+def test_a_fast_tile_sends_no_request_signals(scene, apps):
+    fast, inner, _ = apps
+    sent = []
+
+    def record(sender, **kwargs):
+        sent.append(sender)
+
+    signals.request_started.connect(record)
+    signals.request_finished.connect(record)
+    try:
+        call(fast, "GET", tile_of(scene.centre, 16).url())
+        assert inner.calls == 0 and sent == []
+        # while a request left to Django sends both, as always
+        call(fast, "GET", "/tiles/reports.json")
+        assert inner.calls == 1 and len(sent) == 2
+    finally:
+        signals.request_started.disconnect(record)
+        signals.request_finished.disconnect(record)
 
 
 class Noop:
