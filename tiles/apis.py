@@ -80,8 +80,7 @@ def as_response(reply: TileReply) -> HttpResponse:
     """A `TileReply` as Django's response."""
     response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
     for name, value in reply.headers:
-        if name != "Content-Type":
-            response[name] = value
+        response[name] = value
     return response
 
 

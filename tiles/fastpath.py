@@ -159,7 +159,8 @@ class TileFastPath:
             return None
         if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             return self._through_middleware(request, reply)
-        headers = [*reply.headers, *self.added_headers(request, reply.content_type),
+        headers = [("Content-Type", reply.content_type), *reply.headers,
+                   *self.added_headers(request, reply.content_type),
                    ("Content-Length", str(len(reply.body)))]
         return STATUS_LINES[reply.status], headers, Body(reply.body)
 

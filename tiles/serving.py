@@ -40,23 +40,17 @@ class Served:
 
 @dataclass(frozen=True)
 class TileReply:
-    """An answer as plain data. `headers` hold everything but Content-Length (the body's
-    length, added by whoever sends it) and the headers the middleware add."""
+    """An answer as plain data. `headers` hold everything but Content-Type (a field),
+    Content-Length (the body's length, added by whoever sends it) and the headers the
+    middleware add."""
 
     status: int
+    content_type: str
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
 
-    @property
-    def content_type(self) -> str:
-        return self.header("Content-Type") or ""
-
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lowered), None)
-
     def with_headers(self, *extra: tuple[str, str]) -> TileReply:
-        return TileReply(self.status, (*self.headers, *extra), self.body)
+        return TileReply(self.status, self.content_type, (*self.headers, *extra), self.body)
 
 
 def tile_reply(spec: Served, render: Callable[[], RenderedTile], *, accepts_gzip: bool,
@@ -86,8 +80,7 @@ def tile_reply(spec: Served, render: Callable[[], RenderedTile], *, accepts_gzip
                 if locked:
                     tcache.render_unlock(spec.layer, spec.key)
     gzipped = entry.gzipped and accepts_gzip
-    headers = [("Content-Type", spec.content_type),
-               ("ETag", entry.etag_gz if gzipped else entry.etag),
+    headers = [("ETag", entry.etag_gz if gzipped else entry.etag),
                ("Cache-Control",
                 f"{'public' if spec.public else 'private'}, "
                 f"max-age={settings.TILE_BROWSER_MAX_AGE}")]
@@ -95,13 +88,13 @@ def tile_reply(spec: Served, render: Callable[[], RenderedTile], *, accepts_gzip
     if vary:
         headers.append(("Vary", ", ".join(vary)))
     if if_none_match and _matches(if_none_match, entry):
-        return TileReply(304, tuple(headers))
+        return TileReply(304, spec.content_type, tuple(headers))
     if entry.empty:
-        return TileReply(spec.empty_status, tuple(headers))
+        return TileReply(spec.empty_status, spec.content_type, tuple(headers))
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))
-        return TileReply(200, tuple(headers), entry.content)
-    return TileReply(200, tuple(headers), entry.body())
+        return TileReply(200, spec.content_type, tuple(headers), entry.content)
+    return TileReply(200, spec.content_type, tuple(headers), entry.body())
 
 
 def _matches(if_none_match: str, entry: tcache.CachedTile) -> bool:
@@ -116,7 +109,7 @@ def timeout_reply(*, vary: tuple[str, ...] = ()) -> TileReply:
     request headers the tile would have depended on."""
     body = json.dumps({"code": "tile_timeout",
                        "message": "This tile took too long to render; retry later."})
-    headers = [("Content-Type", "application/json"), ("Retry-After", str(TIMEOUT_RETRY_AFTER_S))]
+    headers = [("Retry-After", str(TIMEOUT_RETRY_AFTER_S))]
     if vary:
         headers.append(("Vary", ", ".join(vary)))
-    return TileReply(503, tuple(headers), body.encode())
+    return TileReply(503, "application/json", tuple(headers), body.encode())
