@@ -65,9 +65,9 @@ from .urls import MOUNT, VECTOR_TILE
 logger = logging.getLogger(__name__)
 
 TILE_PATH = re.compile(rf"^{MOUNT}{VECTOR_TILE}$")  # the view's own route (tiles.urls)
-# Middleware whose process_request and process_response the fast path calls, in Django's
-# order: host check, HTTPS redirect, the CSRF cookie's renewal, and the headers they add
-# (security headers, Content-Length, X-Frame-Options).
+# Middleware whose process_request the fast path calls, in Django's order (host check,
+# HTTPS redirect, the CSRF cookie), and whose process_response gives the headers they add
+# (security headers, X-Frame-Options; see TileFastPath.added_headers).
 HOOKED_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
