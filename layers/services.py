@@ -26,9 +26,10 @@ from functools import cache, lru_cache
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
+from geocity.clock import city_today
 from geocity.db import on_cursor
 from geocity.errors import ValidationFailed
 
@@ -211,7 +212,7 @@ def route_report(*, location: Point, category, on_date: date | None = None) -> R
     """
     # No copy when the point is already in storage coordinates: it is only read here.
     point = location if location.srid == settings.STORAGE_SRID else to_storage(location)
-    params = [point.ewkb, category.pk, on_date or timezone.localdate(),
+    params = [point.ewkb, category.pk, on_date or city_today(),
               float(settings.ROUTING_BORDER_TOLERANCE_M), float(settings.HAZARD_BUFFER_M)]
 
     def fetch(cursor):
@@ -229,7 +230,7 @@ def route_report(*, location: Point, category, on_date: date | None = None) -> R
         )
     rule = decide_rule(facts, is_hazard_category=category.is_hazard)[0]
     departments, areas = _joined_objects(
-        row, connection.alias, hazard=rule in (RULE_HAZARD_CATEGORY, RULE_HAZARD_ZONE))
+        row, DEFAULT_DB_ALIAS, hazard=rule in (RULE_HAZARD_CATEGORY, RULE_HAZARD_ZONE))
     return decision_from_facts(facts, category, departments=departments, areas=areas)
 
 
@@ -410,7 +411,7 @@ def reports_reroute(*, dry_run: bool = False) -> RerouteResult:
     """
     now = timezone.now()
     params = {
-        "today": timezone.localdate(),
+        "today": city_today(),
         "tolerance": float(settings.ROUTING_BORDER_TOLERANCE_M),
         "buffer": float(settings.HAZARD_BUFFER_M),
         "now": now,

@@ -48,6 +48,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property  # no lock (functools' takes one)
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
+from geocity.clock import city_today
 from geocity.errors import ValidationFailed
 from issues.models import Report
 from issues.roles import can_read_everything, department_ids
@@ -476,4 +477,4 @@ class EqualsAny(Func):
 
 def today() -> date:
     """The city's date (TIME_ZONE): tiles are shared, whatever time zone a request has."""
-    return datetime.now(timezone.get_default_timezone()).date()
+    return city_today()
