@@ -125,7 +125,7 @@ class TileFastPath:
             return self.app(environ, start_response)
         status, headers, body = answer
         start_response(status, headers)
-        return body  # its close() sends request_finished, as Django's responses do
+        return body  # the server calls its close() once the body is sent (Body)
 
     def serve(self, environ: dict) -> Answer | None:
         """(status line, headers, body) of the tile, or None when Django must handle the
