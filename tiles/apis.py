@@ -22,13 +22,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from geocity.clock import city_today
 from geocity.errors import NotFound, ValidationFailed
 
 from . import cache as tcache
 from .grid import grid_features, parse_grid_request
 from .heat import heat_tile, parse_weight
 from .layers import LAYERS, MAX_ZOOM, RenderedTile, TileBox, TileLayer
-from .selectors import audience_for, parse_tile_filters, public_audience, today
+from .selectors import audience_for, parse_tile_filters, public_audience
 from .serving import Served, TileReply, tile_reply
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -159,7 +160,7 @@ def heat_png(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
         return _unauthorised(exc)
     key = f"{box.z}/{box.x}/{box.y}|{audience.reports_key}|{filters.key()}|w={weight}"
     if weight == "age":
-        key += f"|{today().isoformat()}"
+        key += f"|{city_today().isoformat()}"
     spec = Served(layer="heat", key=key, content_type="image/png", public=audience.is_public,
                   vary=("Cookie", "Authorization"), empty_status=200,
                   grace=tcache.AGGREGATE_GRACE_SECONDS if box.z <= HEAT_GRACE_MAX_ZOOM else 0)

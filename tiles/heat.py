@@ -37,12 +37,13 @@ from django.db.models import (
 from django.db.models.functions import Cast, Floor, Least, TruncDate
 from PIL import Image
 
+from geocity.clock import city_today
 from geocity.errors import ValidationFailed
 from issues.workflow import OPEN_STATUSES
 
 from . import sql as tsql
 from .layers import RenderedTile, TileBox, _DaysBetween
-from .selectors import Audience, TileFilters, box_values, report_rows_in_box, tile_reports, today
+from .selectors import Audience, TileFilters, box_values, report_rows_in_box, tile_reports
 
 TILE_PX = 256
 SIGMA_PX = 8.0
@@ -186,7 +187,7 @@ def heat_statement(box: TileBox, *, audience: Audience, filters: TileFilters,
 
     key = (audience.reports_key, filters.key(), weight, hazard_by)
     return TEMPLATES.get(key, build).bind({
-        **values, "left": xmin - margin, "top": ymax + margin, "px": px, "today": today(),
+        **values, "left": xmin - margin, "top": ymax + margin, "px": px, "today": city_today(),
     })
 
 

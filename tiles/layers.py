@@ -50,6 +50,7 @@ from django.utils.functional import cached_property  # no lock (functools' takes
 from vectortiles.backends.postgis import VectorLayer
 from vectortiles.backends.postgis.functions import AsMVTGeom, MakeEnvelope
 
+from geocity.clock import city_today
 from geocity.errors import Forbidden, ValidationFailed
 from issues.models import Report
 from issues.workflow import OPEN_STATUSES, SLA_RUNNING_STATUSES
@@ -72,7 +73,6 @@ from .selectors import (
     report_rows_in_box,
     reports_in_box,
     tile_reports,
-    today,
 )
 
 TILE_SRID = 3857  # what ST_AsMVT and slippy maps use; settings.TILE_SRID says the same
@@ -169,7 +169,7 @@ class TileLayer(VectorLayer):
         if self.language_dependent:
             parts.append(translation.get_language() or settings.LANGUAGE_CODE)
         if self.date_dependent:
-            parts.append(today().isoformat())
+            parts.append(city_today().isoformat())
         return "|".join(parts)
 
     def grace(self, box: TileBox) -> float:
@@ -292,7 +292,7 @@ class ReportsLayer(TileLayer):
         super().__init__(audience=audience, params=params)
         self.filters = parse_tile_filters(self.params)
         # One local date for the cache key and the statement (age_days), even across midnight.
-        self.today = today()
+        self.today = city_today()
 
     @property
     def audience_is_public(self) -> bool:
@@ -527,7 +527,7 @@ class ResponsibilityLayer(TileLayer):
     date_dependent = True
 
     def get_queryset(self) -> QuerySet:
-        day = today()
+        day = city_today()
         return (
             ResponsibilityArea.objects.filter(
                 Q(valid_from__isnull=True) | Q(valid_from__lte=day),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +48,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property  # no lock (functools' takes one)
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
-from geocity.clock import city_today
 from geocity.errors import ValidationFailed
 from issues.models import Report
 from issues.roles import can_read_everything, department_ids
@@ -105,7 +104,8 @@ PUBLIC_AUDIENCE_KEY = "public"
 
 
 def public_audience(user=None) -> Audience:
-    """The public's audience; `user` is a resident who sees the public map."""
+    """The public's audience: one shared by every anonymous visitor; a signed-in `user` who
+    sees the public map (a resident) gets one naming them."""
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     return Audience(user=user, restricted=False, reports_key=PUBLIC_AUDIENCE_KEY,
@@ -474,7 +474,3 @@ class EqualsAny(Func):
 
 
 
-
-def today() -> date:
-    """The city's date (TIME_ZONE): tiles are shared, whatever time zone a request has."""
-    return city_today()
