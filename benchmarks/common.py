@@ -69,8 +69,8 @@ def ensure_reports(count: int) -> int:
     Uses the lead's generator (`manage.py generate_reports`), after `load_demo_city` (without
     demo reports) when the database has no categories or service area yet.
     """
-    from issues.models import Category, Report
     from layers.models import ServiceArea
+    from reports.models import Category, Report
 
     if not Category.objects.exists() or not ServiceArea.objects.exists():
         print("bench: loading the demo city layers (no demo reports)", flush=True)
@@ -132,23 +132,24 @@ class WsgiResponse:
 
 
 class WsgiClient:
-    """GET through the project's WSGI application (`geocity.wsgi.application`, which is what
-    gunicorn and runserver serve: Django behind the tile fast path) exactly as a WSGI server
-    calls it. Django's test `Client` adds its own instrumentation per request (signal hooks
-    for templates and exceptions, cookie bookkeeping): ~0.4 ms that no server pays.
+    """GET through the project's WSGI application (`geocity.wsgi.application`, Django's own
+    handler, which is what gunicorn serves) exactly as a WSGI server calls it: URL routing,
+    the whole middleware chain and the request signals. Django's test `Client` adds its own
+    instrumentation per request (signal hooks for templates and exceptions, cookie
+    bookkeeping): ~0.4 ms that no server pays.
 
     `elapsed_ms` of the last request times the application call and reading its body,
     not building the WSGI environ: that is the HTTP server's work, done before any
     application code runs, as the raw SQL timings leave out the database driver's socket
-    set-up. Pass `django_only=True` for Django's own handler without the fast path.
+    set-up.
     """
 
-    def __init__(self, *, django_only: bool = False) -> None:
+    def __init__(self) -> None:
         from django.test import RequestFactory
 
-        from geocity.wsgi import application, django_application
+        from geocity.wsgi import application
 
-        self.app = django_application if django_only else application
+        self.app = application
         self.factory = RequestFactory()
         self.elapsed_ms = 0.0
 

@@ -6,7 +6,7 @@ by side in the same run, each repeated --repeat times:
   filters, the aggregates, folium map, templates) with the aggregate cache cleared;
   target <= 1 s at 1M reports;
 - **request, warm**: the same request again (aggregates cached for kpis.CACHE_SECONDS);
-- **aggregates**: `issues.kpis.dashboard_data(use_cache=False)` alone (the ORM path);
+- **aggregates**: `dashboard.selectors.dashboard_data(use_cache=False)` alone (the ORM path);
 - **raw SQL**: the very statements the aggregates ran (captured with an execute wrapper),
   replayed through a separate psycopg connection, summed; and each statement on its own.
 The query count per render is reported too (it must not depend on the data size).
@@ -29,7 +29,7 @@ from . import common
 
 NAME = "dashboard"
 TARGET_MS = 1000.0
-# The covering indexes the dashboard's plans rely on (see issues.kpis); without them every
+# The covering indexes the dashboard's plans rely on (see dashboard.kpis); without them every
 # aggregate reads the whole table. Reported, never created, by this benchmark.
 EXPECTED_INDEXES = ("report_dash_created", "report_dash_resolved", "report_dash_closed",
                     "report_dash_open")
@@ -83,7 +83,7 @@ def _label(sql: str) -> str:
         return "hotspots"
     if '"layers_department"' in text:
         return "department names"
-    if "issues_category" in text:
+    if "reports_category" in text:
         return "hotspot category names"
     if "layers_district" in text:
         return "district outlines"
@@ -115,7 +115,7 @@ def missing_indexes() -> list[str]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'issues_report'")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'reports_report'")
         present = {row[0] for row in cursor.fetchall()}
     return [name for name in EXPECTED_INDEXES if name not in present]
 
@@ -143,8 +143,8 @@ def _filter_sets() -> list[tuple[str, dict[str, str]]]:
     """Filter sets that exist in the data: the busiest department and category."""
     from django.db.models import Count
 
-    from issues.models import Report
     from layers.models import District
+    from reports.models import Report
 
     dept = (Report.objects.exclude(department=None).values("department__code")
             .annotate(n=Count("pk")).order_by("-n").first())
@@ -167,7 +167,7 @@ def _filter_sets() -> list[tuple[str, dict[str, str]]]:
 def _filters(params: dict[str, str]):
     from django.test import RequestFactory
 
-    from issues.dashboard import parse_filters
+    from dashboard.views import parse_filters
 
     filters, form = parse_filters(RequestFactory().get("/dashboard/", params))
     if form.errors:
@@ -183,9 +183,9 @@ def run(args) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from issues import kpis
-    from issues.models import Report
-    from issues.workflow import OPEN_STATUSES
+    from dashboard import selectors
+    from reports.models import Report
+    from reports.workflow import OPEN_STATUSES
 
     repeat = 2 if getattr(args, "quick", False) else max(1, getattr(args, "repeat", 5))
     have = common.ensure_reports(args.count)
@@ -220,7 +220,7 @@ def run(args) -> dict:
             ms, _ = common.timed(lambda url=url: client.get(url))
             warm.append(ms)
             with recording() as rec:
-                ms, _ = common.timed(lambda f=filters: kpis.dashboard_data(f, use_cache=False))
+                ms, _ = common.timed(lambda f=filters: selectors.dashboard_data(f, use_cache=False))
             aggregates.append(ms)
             total, each = replay(conninfo, rec.statements)
             raw.append(total)

@@ -109,7 +109,7 @@ def _kb(n: int) -> str:
 def run(args=None) -> dict:
     from django.test import Client
 
-    from issues.models import Report
+    from reports.models import Report
 
     client = Client()
     pages = ["/", "/report/new/"]

@@ -154,8 +154,8 @@ def _grid_polygons(count: int, rng: random.Random) -> list[dict]:
     from django.contrib.gis.db.models import Extent
     from django.contrib.gis.geos import MultiPolygon, Polygon
 
-    from issues.models import Category
     from layers.models import Department, ServiceArea
+    from reports.models import Category
 
     x1, y1, x2, y2 = ServiceArea.objects.aggregate(e=Extent("geometry"))["e"]
     categories = list(Category.objects.filter(is_hazard=False).values_list("id", flat=True))
@@ -214,8 +214,8 @@ def _load_polygons(count: int, seed: int) -> None:
 def setup(args, log: Callable[[str], None]) -> None:
     from django.core.management import call_command
 
-    from issues.models import Report
     from layers.models import ResponsibilityArea
+    from reports.models import Report
 
     call_command("migrate", verbosity=0)
     if not Report.objects.exists() and not ResponsibilityArea.objects.filter(
@@ -248,7 +248,7 @@ def _sample_points(n: int, seed: int):
     from django.contrib.gis.geos import Point
     from django.db import connection
 
-    from issues.models import Category
+    from reports.models import Category
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -346,11 +346,11 @@ def bench_single(args, log) -> dict:
 OPEN = ["new", "moderation", "assigned"]
 
 RAW_REROUTE_SQL = """
-UPDATE issues_report r
+UPDATE reports_report r
 SET department_id = m.department_id, updated = now()
 FROM (
     SELECT DISTINCT ON (r.id) r.id, ra.department_id
-    FROM issues_report r
+    FROM reports_report r
     JOIN layers_responsibilityarea ra ON ST_Intersects(ra.geometry, r.location)
     WHERE r.status IN ('new', 'moderation', 'assigned') AND r.touched_at IS NULL
       AND r.routing_rule <> 'manual'
@@ -360,11 +360,11 @@ WHERE r.id = m.id AND r.department_id IS DISTINCT FROM m.department_id
 """
 
 RAW_REROUTE_CATEGORY_SQL = """
-UPDATE issues_report r
+UPDATE reports_report r
 SET department_id = m.department_id, updated = now()
 FROM (
     SELECT DISTINCT ON (r.id) r.id, ra.department_id
-    FROM issues_report r
+    FROM reports_report r
     JOIN layers_responsibilityarea ra ON ST_Intersects(ra.geometry, r.location)
     WHERE r.status IN ('new', 'moderation', 'assigned') AND r.touched_at IS NULL
       AND r.routing_rule <> 'manual'
@@ -384,22 +384,22 @@ def _prepare_reroute(n: int, seed: int, log) -> int:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE issues_report SET touched_at = coalesce(touched_at, created) "
+        cursor.execute("UPDATE reports_report SET touched_at = coalesce(touched_at, created) "
                        "WHERE touched_at IS NULL")
         cursor.execute(
-            "SELECT count(*) FROM issues_report "
+            "SELECT count(*) FROM reports_report "
             "WHERE status = ANY(%s) AND routing_rule <> 'manual'",
             [OPEN])
         available = cursor.fetchone()[0]
         if available < n:
             log(f"  only {available} open reports: reopening {n - available} closed ones")
             cursor.execute(
-                "UPDATE issues_report SET status = 'assigned' WHERE id IN ("
-                " SELECT id FROM issues_report WHERE NOT (status = ANY(%s)) ORDER BY id LIMIT %s)",
+                "UPDATE reports_report SET status = 'assigned' WHERE id IN ("
+                " SELECT id FROM reports_report WHERE NOT (status = ANY(%s)) ORDER BY id LIMIT %s)",
                 [OPEN, n - available])
         cursor.execute(
-            "UPDATE issues_report SET touched_at = NULL WHERE id IN ("
-            " SELECT id FROM issues_report WHERE status = ANY(%s) AND routing_rule <> 'manual'"
+            "UPDATE reports_report SET touched_at = NULL WHERE id IN ("
+            " SELECT id FROM reports_report WHERE status = ANY(%s) AND routing_rule <> 'manual'"
             " ORDER BY md5(id::text || %s) LIMIT %s)", [OPEN, str(seed), n])
         cursor.execute(
             "WITH d AS (SELECT id, lead(id, 1, (SELECT min(id) FROM layers_department"
@@ -408,9 +408,9 @@ def _prepare_reroute(n: int, seed: int, log) -> int:
             "UPDATE layers_responsibilityarea ra SET department_id = d.next_id "
             "FROM d WHERE ra.department_id = d.id")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE issues_report")
+        cursor.execute("VACUUM ANALYZE reports_report")
         cursor.execute("ANALYZE layers_responsibilityarea")
-        cursor.execute("SELECT count(*) FROM issues_report WHERE touched_at IS NULL")
+        cursor.execute("SELECT count(*) FROM reports_report WHERE touched_at IS NULL")
         return cursor.fetchone()[0]
 
 
@@ -441,7 +441,7 @@ FROM decided
 RAW_DECIDE_SQL = """
 SELECT count(*) + sum(coalesce(department_id, 0)) * 0 FROM (
     SELECT DISTINCT ON (r.id) r.id, ra.department_id
-    FROM issues_report r
+    FROM reports_report r
     JOIN layers_responsibilityarea ra ON ST_Intersects(ra.geometry, r.location)
     WHERE r.status IN ('new', 'moderation', 'assigned') AND r.touched_at IS NULL
       AND r.routing_rule <> 'manual'
@@ -458,7 +458,7 @@ def bench_bulk(args, log) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
-    from layers.services import REROUTE_DECIDE_SQL, reports_reroute
+    from reports.services import REROUTE_DECIDE_SQL, reports_reroute
 
     candidates = _prepare_reroute(args.reroute, args.seed, log)
     log(f"  {candidates} untouched open reports to re-route")
@@ -494,8 +494,8 @@ def bench_bulk(args, log) -> dict:
             runs[name].append(elapsed)
             rows[name] = count
             if writes:  # the rolled-back rows are dead tuples: clear them for the next one
-                maintenance.execute("VACUUM issues_report")
-                maintenance.execute("VACUUM issues_reportevent")
+                maintenance.execute("VACUUM reports_report")
+                maintenance.execute("VACUUM reports_reportevent")
         log(f"  run {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in runs.items()))
     raw.close()
     maintenance.close()
@@ -539,8 +539,8 @@ def run(args=None) -> dict:
         return {}
     try:
         setup(args, log)
-        from issues.models import Report
         from layers.models import ResponsibilityArea
+        from reports.models import Report
 
         report = {
             "benchmark": NAME,

@@ -11,4 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geocity.settings.local")
 
 app = Celery("geocity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's `tasks` (what services schedule) and `jobs` (periodic work that calls services).
 app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="jobs")

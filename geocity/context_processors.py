@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from issues.roles import can_see_dashboard, can_use_workspace
+from reports.roles import can_see_dashboard, can_use_workspace
 
 
 def site(request):

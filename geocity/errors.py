@@ -236,3 +236,35 @@ class JsonErrorMiddleware:
             return JsonResponse(body, status=status_for(exc))
         logger.exception("Unhandled error on %s", request.path)
         return self._error(request, 500)
+
+
+def _error_view(status: int, default_view):
+    """A handlerNNN view: machine-readable under the API prefixes, the site's page elsewhere.
+
+    Django calls these for errors raised before a view runs, outside `JsonErrorMiddleware`
+    (a bad Host header is refused by CommonMiddleware, for example)."""
+
+    def view(request: HttpRequest, exception: Exception | None = None, **kwargs) -> HttpResponse:
+        middleware = JsonErrorMiddleware(lambda request: None)
+        if middleware._kind(request):
+            message = str(exception) if status == 400 and exception else None
+            return middleware._error(request, status, message)
+        if status == 500:
+            return default_view(request, **kwargs)
+        return default_view(request, exception, **kwargs)
+
+    view.__name__ = f"error_{status}"
+    return view
+
+
+def _defaults():
+    from django.views import defaults
+
+    return defaults
+
+
+bad_request = _error_view(400, lambda r, e, **kw: _defaults().bad_request(r, e, **kw))
+permission_denied = _error_view(403,
+                                lambda r, e, **kw: _defaults().permission_denied(r, e, **kw))
+page_not_found = _error_view(404, lambda r, e, **kw: _defaults().page_not_found(r, e, **kw))
+server_error = _error_view(500, lambda r, **kw: _defaults().server_error(r, **kw))

@@ -13,14 +13,14 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("issues.urls")),
+    path("api/v1/", include("reports.urls")),
     path("api/v1/", include("layers.urls")),
     path("api/v1/", include("tiles.urls_api")),
-    path("open311/v2/", include("issues.urls_open311")),
+    path("open311/v2/", include("open311.urls")),
     path(tile_urls.MOUNT.lstrip("/"), include(tile_urls)),
-    path("workspace/", include("issues.urls_workspace")),
-    path("dashboard/", include("issues.urls_dashboard")),
-    path("", include("issues.urls_pages")),
+    path("workspace/", include("workspace.urls")),
+    path("dashboard/", include("dashboard.urls")),
+    path("", include("reports.urls_pages")),
 ]
 
 if settings.SERVE_MEDIA:
@@ -31,3 +31,9 @@ if settings.SERVE_MEDIA:
         0,
         re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     )
+
+# Errors raised before a view runs: JSON under /api/, /tiles/, /open311/, pages elsewhere.
+handler400 = "geocity.errors.bad_request"
+handler403 = "geocity.errors.permission_denied"
+handler404 = "geocity.errors.page_not_found"
+handler500 = "geocity.errors.server_error"

@@ -5,7 +5,7 @@ render. Sensitivity rules (non-public hazard zones, restricted infrastructure) l
 selectors. Geometries are stored in the metric STORAGE_SRID and rendered as WGS 84 GeoJSON
 (RFC 7946) through `WGS84GeometryField`, which converts with `layers.geometry.to_api`.
 
-Shared with `issues.apis` (which depends on this app, not the other way round):
+Shared with `reports.apis` (which depends on this app, not the other way round):
 `WGS84GeometryField`, `ErrorSerializer`/`ERRORS`, `ApiView`, `query_point`.
 """
 
@@ -35,7 +35,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geocity.errors import NotFound, ValidationFailed
 from geocity.parsers import SafeJSONParser
 
-from .geometry import lat_lon, point_from_lat_lon, to_api
+from .geometry import lat_lon, parse_bbox, point_from_lat_lon, to_api
 from .models import District, HazardZone, InfrastructureFeature, ServiceArea
 from .selectors import (
     address_nearest,
@@ -223,8 +223,6 @@ def _bbox(params):
     raw = params.get("in_bbox")
     if raw is None:
         return None
-    from issues.selectors import parse_bbox  # the one bbox parser (WGS 84 -> storage)
-
     return parse_bbox(raw)
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from django.db.models import FloatField, Func
 
 from geocity.errors import ValidationFailed
@@ -99,7 +99,7 @@ def generalise(point: Point, cell_m: int | None = None) -> Point:
 
 # --- Web Mercator bands -------------------------------------------------------------------
 # Reports store their Web Mercator x, y and the band of x (Report.tile_x/tile_y/tile_band)
-# so a tile's aggregates are index-only range scans (see issues.models.Report and
+# so a tile's aggregates are index-only range scans (see reports.models.Report and
 # tiles.selectors.report_rows_in_box). A band is a z16 tile column: ~611 m at the equator.
 MERCATOR_HALF_WORLD = 20037508.342789244
 TILE_BAND_ZOOM = 16
@@ -114,3 +114,24 @@ def tile_band(x: float) -> int:
 
 def tile_bands(xmin: float, xmax: float) -> list[int]:
     return list(range(tile_band(xmin), tile_band(xmax) + 1))
+
+
+def parse_bbox(raw: str) -> Polygon:
+    """`min_lon,min_lat,max_lon,max_lat` (WGS 84) -> a storage-SRID polygon."""
+    parts = [p.strip() for p in (raw or "").split(",")]
+    try:
+        if len(parts) != 4:
+            raise ValueError
+        x1, y1, x2, y2 = (float(p) for p in parts)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "in_bbox must be min_lon,min_lat,max_lon,max_lat (four numbers).",
+            code="invalid_bbox", fields={"in_bbox": ["Four comma-separated numbers."]},
+        ) from exc
+    if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
+        raise ValidationFailed("in_bbox is out of range.", code="invalid_bbox",
+                               fields={"in_bbox": ["Longitude ±180, latitude ±90."]})
+    if x1 >= x2 or y1 >= y2:
+        raise ValidationFailed("in_bbox must have min < max.", code="invalid_bbox",
+                               fields={"in_bbox": ["min must be smaller than max."]})
+    return to_storage(Polygon.from_bbox((x1, y1, x2, y2)))

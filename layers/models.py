@@ -116,7 +116,7 @@ class ResponsibilityArea(models.Model):
     )
     name = models.CharField(_("name"), max_length=200, blank=True)
     categories = models.ManyToManyField(
-        "issues.Category",
+        "reports.Category",
         blank=True,
         related_name="responsibility_areas",
         help_text=_("Empty means every category."),

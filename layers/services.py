@@ -1,10 +1,13 @@
-"""Routing: which department is responsible for a point and a category, and why.
+"""Routing: which department is responsible for a point and a category, and why; and what
+every write to a layer must announce (`layer_changed`).
 
-`route_report` decides for one point; `reports_reroute` re-decides every open report no
-person has touched, in one set-based statement. Both read their spatial facts from the
-`geocity_route()` SQL function (layers/migrations/0003), so they cannot disagree; single
-points go through its plan-caching PL/pgSQL wrappers (`geocity_route_one()` for the facts,
-`geocity_route_report()` for the facts and the objects, migrations 0003 and 0004).
+`route_report` decides for one point; `reports.services.reports_reroute` re-decides every
+open report no person has touched, in one set-based statement. Both read their spatial facts
+from the `geocity_route()` SQL function (layers/migrations/0003), so they cannot disagree;
+single points go through its plan-caching PL/pgSQL wrappers (`geocity_route_one()` for the
+facts, `geocity_route_report()` for the facts and the objects, migrations 0003 and 0004).
+A category is whatever the caller passes with `pk`, `is_hazard`, `name_uk` and `name_en`:
+this app does not import the reports app above it.
 
 Rules, in order:
  1. outside the service area -> OutsideServiceArea (API: 400, with the distance)
@@ -26,16 +29,17 @@ from functools import cache, lru_cache
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.utils import timezone
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from geocity.clock import city_today
 from geocity.db import on_cursor
 from geocity.errors import ValidationFailed
+from geocity.hooks import send_on_commit
 
 from .geometry import to_storage
 from .models import Department, ResponsibilityArea
 from .selectors import service_area_distance_m
+from .signals import layer_data_changed
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ class OutsideServiceArea(ValidationFailed):
 
 
 # The rule names are stored on reports (Report.RoutingRule); kept as plain strings here so the
-# layers app does not import the issues app.
+# layers app does not import the reports app.
 RULE_HAZARD_CATEGORY = "hazard_category"
 RULE_HAZARD_ZONE = "hazard_zone"
 RULE_AREA = "area"
@@ -292,154 +296,19 @@ def _joined_objects(row, alias: str, *, hazard: bool) -> tuple[dict, dict]:
     return departments, areas
 
 
-# --- Bulk re-route ------------------------------------------------------------------------
+# --- Layer changes ------------------------------------------------------------------------
 
-# The decision for every candidate (also run alone by benchmarks/routing.py).
-REROUTE_DECIDE_SQL = """
-candidates AS (
-    SELECT r.id, r.department_id AS old_department_id, r.status AS old_status,
-        c.is_hazard AS hazard_category,
-        -- only the facts used below: the planner then skips the district and distance probes
-        g.inside_service_area, g.hazard_zone_ids, g.emergency_department_id, g.area_id,
-        g.area_department_id, g.border_area_id, g.border_department_id
-    FROM issues_report r
-    JOIN issues_category c ON c.id = r.category_id
-    CROSS JOIN LATERAL geocity_route(r.location, r.category_id, %(today)s,
-                                     %(tolerance)s, %(buffer)s) g
-    WHERE r.status IN ('new', 'moderation', 'assigned')
-      AND r.touched_at IS NULL
-      AND r.routing_rule <> 'manual'
-),
-decided AS (
-    SELECT id, old_department_id, old_status,
-        CASE
-            WHEN hazard_category THEN 'hazard_category'
-            WHEN hazard_zone_ids IS NOT NULL THEN 'hazard_zone'
-            WHEN area_id IS NOT NULL THEN 'area'
-            WHEN border_area_id IS NOT NULL THEN 'border'
-            ELSE 'triage'
-        END AS rule,
-        CASE
-            WHEN hazard_category OR hazard_zone_ids IS NOT NULL THEN emergency_department_id
-            ELSE coalesce(area_department_id, border_department_id)
-        END AS department_id,
-        (hazard_category OR hazard_zone_ids IS NOT NULL) AS is_hazard
-    FROM candidates
-    WHERE inside_service_area
-)
-"""
-
-REROUTE_SQL = "WITH " + REROUTE_DECIDE_SQL + """,
-changed AS (
-    UPDATE issues_report r
-    SET department_id = d.department_id,
-        routing_rule = d.rule,
-        routing_explanation_uk = %(explanation_uk)s,
-        routing_explanation_en = %(explanation_en)s,
-        is_hazard = r.is_hazard OR d.is_hazard,
-        priority = CASE WHEN d.is_hazard THEN 4 ELSE r.priority END,
-        status = CASE
-            WHEN d.department_id IS NULL THEN 'new'
-            WHEN r.status = 'new' THEN 'assigned'
-            ELSE r.status
-        END,
-        assigned_at = CASE WHEN d.department_id IS NULL THEN NULL ELSE %(now)s END,
-        assignee_id = NULL,
-        updated = %(now)s
-    FROM decided d
-    WHERE r.id = d.id AND r.department_id IS DISTINCT FROM d.department_id
-    RETURNING r.id, d.old_department_id, d.department_id, d.rule, d.old_status, r.status
-)
-INSERT INTO issues_reportevent (report_id, type, actor_role, from_status, to_status,
-    from_department_id, to_department_id, public_note, internal_note, data, external_id,
-    created)
-SELECT id, 'rerouted', 'system', old_status, status, old_department_id, department_id, '', '',
-    jsonb_build_object('rule', rule), '', %(now)s
-FROM changed
-RETURNING report_id
-"""  # noqa: S608 - two constants joined; every value is bound
-
-
-# Import/export layer name -> the tile layer drawn from it.
-TILE_LAYERS = {
-    "service-area": "service-area",
-    "districts": "districts",
-    "responsibility": "responsibility",
-    "hazard": "hazard-zones",
-    "infrastructure": "infrastructure",
-}
 # Layers routing reads: after they change, untouched open reports are re-routed.
 ROUTING_LAYERS = frozenset({"service-area", "responsibility", "hazard"})
 
 
 def layer_changed(*, layer: str) -> bool:
-    """Schedule what must follow any write to a map layer (admin edit, import, delete).
-
-    After the commit: bump the layer's tile cache version and, for layers routing reads,
-    re-route the open reports no person has touched (a Celery task). Returns whether a
-    re-route was scheduled. Precondition: called inside the writing transaction, so
-    nothing happens if it rolls back.
+    """Announce, after the commit, that a map layer's data changed (admin edit, import,
+    delete): `layers.signals.layer_data_changed` with the layer's import name and whether
+    routing reads it. The apps above act on it (tile caches, re-routing of the reports).
+    Returns whether routing reads the layer. Precondition: called inside the writing
+    transaction, so nothing is announced if it rolls back.
     """
-    tile_layer = TILE_LAYERS.get(layer)
-    if tile_layer:
-        def bump() -> None:
-            from tiles.cache import bump_layer_version
-
-            bump_layer_version(tile_layer)
-
-        transaction.on_commit(bump)
-    if layer not in ROUTING_LAYERS:
-        return False
-    from .tasks import reroute_open_reports
-
-    transaction.on_commit(lambda: reroute_open_reports.delay())
-    return True
-
-
-@dataclass(frozen=True)
-class RerouteResult:
-    changed: int
-    dry_run: bool
-    moves: list[tuple[int | None, int | None, int]] = field(default_factory=list)
-
-
-def reports_reroute(*, dry_run: bool = False) -> RerouteResult:
-    """Re-route open reports no person has touched, after the layers changed.
-
-    One statement: decide, update the changed rows and log a `rerouted` event for each.
-    With dry_run the work is rolled back and only the counts are reported.
-    """
-    now = timezone.now()
-    params = {
-        "today": city_today(),
-        "tolerance": float(settings.ROUTING_BORDER_TOLERANCE_M),
-        "buffer": float(settings.HAZARD_BUFFER_M),
-        "now": now,
-        "explanation_uk": "Перерозподілено після зміни шарів відповідальності.",
-        "explanation_en": "Re-routed after the responsibility layers changed.",
-    }
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(REROUTE_SQL, params)
-            ids = [row[0] for row in cursor.fetchall()]
-        moves: list[tuple[int | None, int | None, int]] = []
-        if ids:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT from_department_id, to_department_id, count(*) "
-                    "FROM issues_reportevent WHERE type = 'rerouted' AND created = %s "
-                    "GROUP BY 1, 2 ORDER BY 3 DESC",
-                    [now],
-                )
-                moves = [tuple(row) for row in cursor.fetchall()]
-        if dry_run:
-            transaction.set_rollback(True)
-        else:
-            transaction.on_commit(_after_reroute)
-    return RerouteResult(changed=len(ids), dry_run=dry_run, moves=moves)
-
-
-def _after_reroute() -> None:
-    from tiles.cache import bump_layer_version
-
-    bump_layer_version("reports")
+    routing = layer in ROUTING_LAYERS
+    send_on_commit(layer_data_changed, sender=layer_changed, layer=layer, routing=routing)
+    return routing

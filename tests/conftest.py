@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from issues.models import Category
 from layers.models import Department, District, ResponsibilityArea, ServiceArea
+from reports.models import Category
 
 from . import factories as f
 

@@ -17,8 +17,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from issues.models import Category, CategoryAttribute, CategoryGroup, Report
-from issues.workflow import Status
 from layers.geometry import to_storage
 from layers.models import (
     AddressPoint,
@@ -31,6 +29,8 @@ from layers.models import (
     ResponsibilityArea,
     ServiceArea,
 )
+from reports.models import Category, CategoryAttribute, CategoryGroup, Report
+from reports.workflow import Status
 
 CENTRE_LAT, CENTRE_LON = 48.4647, 35.0462
 

@@ -102,7 +102,7 @@ def test_a_worker_on_redis_reroutes_reports(city, worker, worker_env):
                              department=city.parks, routing_rule="area")
     # when the re-route task is sent through Redis to the worker
     sent = subprocess.run(
-        [*CELERY, "call", "layers.tasks.reroute_open_reports", "--queue", worker],
+        [*CELERY, "call", "reports.jobs.reroute_open_reports", "--queue", worker],
         cwd=ROOT, env=worker_env, capture_output=True, text=True, timeout=60)
     assert sent.returncode == 0, sent.stderr
     task_id = sent.stdout.strip()

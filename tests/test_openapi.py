@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 # The API's own routes, as geocity/urls.py mounts them.
-API_PATTERNS = [path("api/v1/", include("issues.urls")), path("api/v1/", include("layers.urls"))]
+API_PATTERNS = [path("api/v1/", include("reports.urls")), path("api/v1/", include("layers.urls"))]
 
 ENDPOINTS = {
     "/api/v1/auth/token/": {"post", "delete"},

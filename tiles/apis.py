@@ -106,7 +106,7 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
 
 
 def vector_tile_reply(request: HttpRequest, layer: str, z: str, x: str, y: str) -> TileReply:
-    """The reply of `vector_tile` (also what `tiles.fastpath` sends).
+    """The reply of `vector_tile`.
 
     Raises NotFound (unknown layer), ValidationFailed (bad z/x/y or filter), Forbidden
     (staff-only layer) and BadToken (a bad `Authorization: Token`).

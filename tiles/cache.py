@@ -49,6 +49,8 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from isal import igzip, isal_zlib
 
+from geocity import versions
+
 LAYERS = ("reports", "hazard-zones", "infrastructure", "districts", "service-area",
           "responsibility", "heat", "grid")
 # Layers whose tiles derive from another layer's data.
@@ -70,20 +72,13 @@ def _key(layer: str) -> str:
 
 
 def layer_version(layer: str) -> int:
-    version = cache.get(_key(layer))
-    if version is None:
-        cache.add(_key(layer), 1, timeout=None)
-        version = cache.get(_key(layer), 1)
-    return int(version)
+    return versions.version(_key(layer))
 
 
 def bump_layer_version(layer: str) -> None:
     """Invalidate every cached tile of `layer` (and the layers derived from it)."""
     for name in (layer, *DERIVED.get(layer, ())):
-        try:
-            cache.incr(_key(name))
-        except ValueError:
-            cache.set(_key(name), 2, timeout=None)
+        versions.bump(_key(name))
 
 
 def is_process_local(backend: BaseCache) -> bool:

@@ -7,7 +7,7 @@ Squares match PostGIS `ST_SquareGrid`/`ST_Square`; hexagons match `ST_HexagonGri
 assigned to cells arithmetically (integer keys + GROUP BY), never by a spatial join with a
 generated grid (about 2 s on 1M reports, platform notes). Only non-empty cells are returned.
 
-Visibility and filters are those of the report API: `issues.selectors.filter_reports`
+Visibility and filters are those of the report API: `reports.selectors.filter_reports`
 (hidden reports, public hazard reports matched and binned at their 500 m cell).
 """
 
@@ -22,10 +22,10 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from geocity.errors import ValidationFailed
-from issues.selectors import filter_reports, parse_bbox, visible_reports
-from issues.workflow import OPEN_STATUSES
-from layers.geometry import PointX, PointY
+from layers.geometry import PointX, PointY, parse_bbox
 from layers.models import ServiceArea
+from reports.selectors import filter_reports, visible_reports
+from reports.workflow import OPEN_STATUSES
 
 from . import sql as tsql
 from .selectors import Audience, TileFilters, display_point, parse_tile_filters

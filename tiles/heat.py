@@ -39,7 +39,7 @@ from PIL import Image
 
 from geocity.clock import city_today
 from geocity.errors import ValidationFailed
-from issues.workflow import OPEN_STATUSES
+from reports.workflow import OPEN_STATUSES
 
 from . import sql as tsql
 from .layers import RenderedTile, TileBox, _DaysBetween

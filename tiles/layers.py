@@ -52,8 +52,6 @@ from vectortiles.backends.postgis.functions import AsMVTGeom, MakeEnvelope
 
 from geocity.clock import city_today
 from geocity.errors import Forbidden, ValidationFailed
-from issues.models import Report
-from issues.workflow import OPEN_STATUSES, SLA_RUNNING_STATUSES
 from layers.models import (
     District,
     HazardZone,
@@ -62,6 +60,8 @@ from layers.models import (
     ServiceArea,
 )
 from layers.selectors import visible_hazard_zones, visible_infrastructure
+from reports.models import Report
+from reports.workflow import OPEN_STATUSES, SLA_RUNNING_STATUSES
 
 from . import cache as tcache
 from . import sql as tsql

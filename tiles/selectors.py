@@ -1,9 +1,9 @@
 """Reads for tiles: who is asking, which reports a tile may show, and where they are drawn.
 
 Visibility is not re-implemented here. The report set comes from
-`issues.selectors.visible_reports` + `filter_reports` (hidden reports, filters), restricted
+`reports.selectors.visible_reports` + `filter_reports` (hidden reports, filters), restricted
 layers from `layers.selectors`, the public hazard cell from
-`issues.selectors.generalised_location`. This module adds only what tiles need on top:
+`reports.selectors.generalised_location`. This module adds only what tiles need on top:
 
 - an `Audience`: the cache class of a request (tiles are cached per class, not per user);
 - `TileFilters`: the `category`/`status`/`since`/`until` query string, parsed once;
@@ -49,12 +49,12 @@ from django.utils.functional import cached_property  # no lock (functools' takes
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
 from geocity.errors import ValidationFailed
-from issues.models import Report
-from issues.roles import can_read_everything, department_ids
-from issues.selectors import ReportFilters, generalised_location, visible_reports
-from issues.workflow import Status
 from layers.geometry import PointX, PointY, tile_bands, to_srid
 from layers.selectors import user_sees_restricted
+from reports.models import Report
+from reports.roles import can_read_everything, department_ids
+from reports.selectors import ReportFilters, generalised_location, visible_reports
+from reports.workflow import Status
 
 from .sql import AnyOf, TileParam
 
@@ -73,8 +73,8 @@ class Audience:
 
     - `restricted`: sees restricted layers and exact explosive-ordnance locations
       (`layers.selectors.user_sees_restricted`, which is also what
-      `issues.selectors.sees_exact_location` asks: one rule, asked once per request);
-    - `reports_user`: whose `issues.selectors.visible_reports` defines the report tiles;
+      `reports.selectors.sees_exact_location` asks: one rule, asked once per request);
+    - `reports_user`: whose `reports.selectors.visible_reports` defines the report tiles;
     - `reports_key`: the cache class of those tiles:
       `public`: anonymous visitors and residents. Residents get the public map: their own
       reports still awaiting moderation (which `visible_reports` shows to them alone) are
@@ -252,7 +252,7 @@ def _one_code(raw: str | None, name: str) -> str:
 def tile_reports(audience: Audience, filters: TileFilters) -> QuerySet[Report]:
     """Reports this audience may see (`visible_reports`), filtered. No spatial filter yet.
 
-    The filters are applied as `issues.selectors.filter_reports` applies them; that
+    The filters are applied as `reports.selectors.filter_reports` applies them; that
     function is not called because it asks `user_sees_restricted` again (two queries per
     call) for spatial filters that tiles do themselves (`reports_in_box`).
     """
@@ -277,7 +277,7 @@ def tile_point(*, exact: bool):
 
     Exact users read the stored `location_tile`; for everyone else explosive-ordnance reports
     are drawn at the centre of their HAZARD_PUBLIC_CELL_M cell, computed in the storage SRID
-    exactly like `issues.selectors.generalised_location` and then projected (one transform
+    exactly like `reports.selectors.generalised_location` and then projected (one transform
     per hazard row only).
     """
     if exact:
@@ -291,7 +291,7 @@ def tile_point(*, exact: bool):
 
 def display_point(*, exact: bool):
     """SQL: the point to count in the storage SRID (exact for staff, the public hazard cell
-    centre otherwise). The same rule as `issues.selectors.display_location_expr`, with the
+    centre otherwise). The same rule as `reports.selectors.display_location_expr`, with the
     output field stated (that expression mixes PointField and GeometryField)."""
     if exact:
         return F("location")

@@ -1,12 +1,10 @@
 """Answering a tile request from the server cache or a render: status, headers and bytes.
 
-Why a module of its own: the Django views (`tiles.apis`) and the WSGI fast path
-(`tiles.fastpath`) must answer a tile exactly alike, and the fast path must not pay for an
-`HttpResponse` and the response middleware on every tile: that work comes after the
-database wait, where Python runs slowest (see `tiles.fastpath`). `tile_reply()` holds the
-whole protocol: the server cache and its version counters (`tiles.cache`), no dog-pile
-while a tile re-renders, conditional requests (If-None-Match → 304), gzip, and the cache
-headers. Callers turn a `TileReply` into their own response.
+`tile_reply()` holds the whole tile protocol in one place, apart from HTTP plumbing: the
+server cache and its version counters (`tiles.cache`), no dog-pile while a tile re-renders,
+conditional requests (If-None-Match → 304), gzip, and the cache headers that the HTTP cache
+in front (nginx, deploy/) and browsers honour. It returns a `TileReply` (plain data), which
+the views in `tiles.apis` turn into Django's response.
 """
 
 from __future__ import annotations

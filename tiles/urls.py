@@ -7,7 +7,6 @@ from . import apis
 
 MOUNT = "/tiles/"  # where geocity.urls includes these routes
 _ZXY = r"(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)"
-# Also matched by tiles.fastpath, ahead of URL resolving.
 VECTOR_TILE = rf"(?P<layer>[^/]+)/{_ZXY}\.pbf"
 
 urlpatterns = [

@@ -69,10 +69,18 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The apps, lowest first: an app imports only from the ones above it in this list
+    # (README "Architecture"; tests/test_architecture.py checks it).
     "layers",
-    "issues",
+    "reports",
+    "open311",
+    "workspace",
+    "dashboard",
     "tiles",
     "fixtures",
+    # Migration history of the old `issues` app only (no code): an existing database
+    # upgrades through it (geocity/legacy_issues/migrations/0007_moved_out.py).
+    "geocity.legacy_issues",
 ]
 
 MIDDLEWARE = [
@@ -170,10 +178,10 @@ CELERY_TIMEZONE = "Europe/Kyiv"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
-    "escalate-overdue": {"task": "issues.tasks.escalate_overdue_reports", "schedule": 3600.0},
-    "auto-close-resolved": {"task": "issues.tasks.auto_close_resolved_reports", "schedule": 3600.0},
-    "assignment-digest": {"task": "issues.tasks.send_assignment_digests", "schedule": 3600.0},
-    "dashboard-rollup": {"task": "issues.tasks.refresh_dashboard_rollup", "schedule": 300.0},
+    "escalate": {"task": "workspace.jobs.escalate_overdue_reports", "schedule": 3600.0},
+    "auto-close": {"task": "reports.jobs.auto_close_resolved_reports", "schedule": 3600.0},
+    "digest": {"task": "workspace.jobs.send_assignment_digests", "schedule": 3600.0},
+    "dashboard-rollup": {"task": "dashboard.jobs.refresh_dashboard_rollup", "schedule": 300.0},
 }
 
 # --- Auth ------------------------------------------------------------------------------
@@ -317,8 +325,6 @@ OPEN311_RATE = env.list("OPEN311_RATE", default=["60/min", "5000/day"])
 # counters bumped on commit, so this is only a memory bound, not the staleness bound.
 TILE_CACHE_SECONDS = env_int("TILE_CACHE_SECONDS", 3600)
 TILE_BROWSER_MAX_AGE = env_int("TILE_BROWSER_MAX_AGE", 60)
-# Anonymous vector tiles answered beside Django's generic request cycle (tiles.fastpath).
-TILE_FAST_PATH = env_bool("TILE_FAST_PATH", True)
 
 # Demo accounts are created only in DEBUG; their password.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")

@@ -18,11 +18,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from issues.models import Report
 from layers.geometry import to_api
 from layers.importing import layer_import
 from layers.models import ResponsibilityArea
 from layers.services import RULE_AREA, route_report
+from reports.models import Report
 from tiles.cache import layer_version
 
 from .. import factories as f

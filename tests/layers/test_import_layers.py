@@ -4,7 +4,6 @@ addresses (the responsibility layer is covered format by format in test_import_f
 import pytest
 from django.utils import translation
 
-from issues.models import Report
 from layers.models import (
     AddressPoint,
     District,
@@ -15,6 +14,7 @@ from layers.models import (
 )
 from layers.selectors import address_search, hazard_check
 from layers.services import OutsideServiceArea, route_report
+from reports.models import Report
 
 from .. import factories as f
 from .test_import_formats import feature, ogr2ogr, point, run, square, write_geojson

@@ -10,8 +10,8 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 from PIL import Image
 
-from issues.workflow import Status
 from layers.geometry import generalise, to_storage
+from reports.workflow import Status
 
 from .. import factories as f
 from .conftest import tile_coords, tile_of

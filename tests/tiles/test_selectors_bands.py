@@ -9,8 +9,8 @@ import mercantile
 import pytest
 from django.db.models import F
 
-from issues.models import Report
 from layers.geometry import TILE_BAND_M, tile_band, tile_bands, to_srid
+from reports.models import Report
 from tiles import sql as tsql
 from tiles.selectors import (
     Audience,

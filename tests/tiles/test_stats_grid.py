@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from django.contrib.gis.geos import GEOSGeometry
 
-from issues.workflow import Status
 from layers.geometry import generalise, to_api, to_storage
+from reports.workflow import Status
 from tiles import cache as tcache
 from tiles.cache import bump_layer_version
 

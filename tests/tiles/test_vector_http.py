@@ -10,8 +10,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
-from issues.services import report_transition
-from issues.workflow import Status
+from reports.services import report_transition
+from reports.workflow import Status
 from tiles import cache as tcache
 from tiles import sql as tsql
 from tiles.cache import bump_layer_version, layer_version

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg import _queries as psycopg_queries
 
-from issues.workflow import Status
 from layers.geometry import generalise, to_srid, to_storage
+from reports.workflow import Status
 from tiles.layers import ReportsLayer, TileBox
 from tiles.selectors import Audience, public_audience
 
@@ -285,7 +285,7 @@ def test_overdue_flip_bounds_the_cache_lifetime(city):
 
 def test_hazard_tile_point_uses_the_configured_cell(city, client, settings):
     assert settings.HAZARD_PUBLIC_CELL_M >= 500
-    # the public cell is the storage-SRID cell of issues.selectors.generalised_location
+    # the public cell is the storage-SRID cell of reports.selectors.generalised_location
     report = f.ReportFactory(category=city.explosive, is_hazard=True,
                              location=f.offset(city.centre, 77, -33))
     centre = generalise(report.location)

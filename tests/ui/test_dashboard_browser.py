@@ -6,7 +6,7 @@ import pytest
 
 from .. import factories as f
 from ..browser import shot
-from ..issues.test_dashboard import reports
+from ..dashboard.test_views import reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

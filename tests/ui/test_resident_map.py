@@ -10,8 +10,8 @@ import pytest
 from django.contrib.gis.geos import LineString
 from playwright.sync_api import expect
 
-from issues.workflow import Status
 from layers.geometry import lat_lon
+from reports.workflow import Status
 
 from .. import factories as f
 from ..browser import login, shot

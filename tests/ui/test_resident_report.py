@@ -16,8 +16,8 @@ from PIL import ExifTags, Image
 from pillow_heif import register_heif_opener
 from playwright.sync_api import expect
 
-from issues.models import CategoryAttribute, Report
 from layers.geometry import lat_lon, to_storage
+from reports.models import CategoryAttribute, Report
 
 from .. import factories as f
 from ..browser import shot

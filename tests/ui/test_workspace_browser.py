@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from issues.models import Report, ResponseTemplate
-from issues.services import photo_add, report_transition
-from issues.workflow import Status
+from reports.models import Report, ResponseTemplate
+from reports.services import photo_add, report_transition
+from reports.workflow import Status
 
 from .. import factories as f
 from ..browser import shot

@@ -88,7 +88,7 @@ export function formatDate(iso, withTime = true) {
   return new Intl.DateTimeFormat(lang, opts).format(d);
 }
 
-// Status groups as on the server (issues.views.STATUS_GROUPS): colour and shape per group.
+// Status groups as on the server (reports.views.STATUS_GROUPS): colour and shape per group.
 export const STATUS_GROUP = {
   new: "open", moderation: "open", assigned: "open",
   in_progress: "progress", needs_info: "progress",

@@ -1,7 +1,7 @@
 """`manage.py import_layer FILE --layer LAYER ...`: load a GIS file into a map layer.
 
 All or nothing: any refused feature, a bad file or a bad option exits non-zero with a message
-naming the problem, and nothing is written. See layers/importing.py.
+naming the problem, and nothing is written. See layers/importing/.
 """
 
 from __future__ import annotations

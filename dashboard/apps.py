@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DashboardConfig(AppConfig):
+    name = "dashboard"
+    verbose_name = _("Dashboard")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - report writes invalidate cached aggregates

@@ -1,0 +1,1 @@
+"""The REST API of reports (see `reports.apis.common`)."""
