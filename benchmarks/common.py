@@ -72,6 +72,7 @@ def ensure_reports(count: int) -> int:
     from layers.models import ServiceArea
     from reports.models import Category, Report
 
+    manage("migrate", "--noinput", "-v", "0")  # a new bench database, or one from a release ago
     if not Category.objects.exists() or not ServiceArea.objects.exists():
         print("bench: loading the demo city layers (no demo reports)", flush=True)
         manage("load_demo_city", "--reports", "0")
