@@ -68,7 +68,7 @@ def _broker() -> Check:
         return {"status": "off", "detail": "no CELERY_BROKER_URL: tasks run in-process"}
     from .celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_S)
     return {"status": "ok"}
 

@@ -162,6 +162,15 @@ def _primary_url() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def _private_url() -> str:
+    """The URL of the private cluster (what `bootstrap.py db` prints without DATABASE_URL)."""
+    try:
+        port = int(boot.PORT_FILE.read_text().strip())
+    except (OSError, ValueError):
+        return ""
+    return f"postgis://postgres@127.0.0.1:{port}/{boot.DB_NAME}"
+
+
 def _replica_running() -> bool:
     if not (REPLICA_DATA / "PG_VERSION").exists():
         return False
@@ -341,7 +350,7 @@ def cmd_start(args: list[str]) -> None:
     tls = os.environ.get("SERVE_TLS", "true").strip().lower() not in ("0", "false", "no", "off")
 
     database_url = _primary_url()
-    private_db = not os.environ.get("DATABASE_URL", "").strip()
+    private_db = database_url == _private_url()
     replica_url = os.environ.get("DATABASE_REPLICA_URLS", "").strip()
     replica_port = None
     if ("--replica" in args or _replica_running()) and not replica_url:
