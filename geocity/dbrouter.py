@@ -22,8 +22,9 @@ on separate hosts this needs synchronised clocks, NTP). A replica URL that point
 primary (a pooler in front of one) has no lag.
 
 Not routed: Celery tasks and management commands (no request: the primary), and raw SQL on
-`django.db.connection` (always the primary; on this branch the dashboard's KPI statements
-and the anonymous vector tiles of `tiles.fastpath`, which answers before any middleware).
+`django.db.connection` (always the primary: on this branch the dashboard's KPI statements).
+With replicas the middleware is in settings.MIDDLEWARE, so `tiles.fastpath` steps aside and
+every tile goes through Django and this router.
 """
 
 from __future__ import annotations

@@ -309,6 +309,22 @@ def _fingerprint(env: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _static_fingerprint(static_root: str) -> str:
+    """What collectstatic would read (sizes and times of the static sources, the npm
+    install): unchanged, the ~30 s of hashing and compressing are skipped."""
+    digest = hashlib.sha256(static_root.encode())
+    skip = (ROOT / "var", VAR, Path(static_root).resolve())
+    sources = [ROOT / "node_modules" / ".installed",
+               *(d for d in ROOT.glob("*/static") if d.resolve() not in skip)]
+    for source in sorted(sources):
+        paths = sorted(source.rglob("*")) if source.is_dir() else [source]
+        for path in paths:
+            if path.is_file():
+                st = path.stat()
+                digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def _wait_healthy(port: int, tls: bool) -> dict:
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/healthz"
     context = ssl._create_unverified_context() if tls else None  # noqa: S323 - our own cert
@@ -402,7 +418,10 @@ def cmd_start(args: list[str]) -> None:
     _run_checked("migrate", [*manage, "migrate", "--noinput"], env)
     if "--demo" in args:  # demo accounts exist only with DEBUG: for this one command
         _run_checked("load_demo_city", [*manage, "load_demo_city"], dict(env, DEBUG="true"))
-    _run_checked("collectstatic", [*manage, "collectstatic", "--noinput", "-v", "0"], env)
+    static = _static_fingerprint(env["STATIC_ROOT"])
+    manifest = Path(env["STATIC_ROOT"]) / "staticfiles.json"
+    if static != state.get("static") or not manifest.exists():
+        _run_checked("collectstatic", [*manage, "collectstatic", "--noinput", "-v", "0"], env)
     if tls and not env.get("TLS_CERT_FILE"):
         _self_signed_certificate()
 
@@ -440,6 +459,7 @@ def cmd_start(args: list[str]) -> None:
 
     state = {"serve_port": serve_port, "http_port": http_port, "redis_port": redis_port,
              "replica_port": replica_port, "tls": tls, "fingerprint": fingerprint,
+             "static": static,
              "database_url": database_url, "replica_urls": replica_url,
              "cache_url": env["CACHE_URL"] if "CACHE_URL" in env else "",
              "broker_url": env.get("CELERY_BROKER_URL", ""),

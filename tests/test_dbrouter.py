@@ -47,7 +47,7 @@ def test_outside_requests_everything_reads_the_primary(one_replica):
     assert dbrouter.read_alias() == DEFAULT_DB_ALIAS
 
 
-def test_a_public_read_goes_to_the_replica_until_the_request_writes(one_replica, db):
+def test_a_public_read_goes_to_the_replica_until_the_request_writes(one_replica):
     token = _in_request(RequestRouting(may_use_replica=True))
     try:
         assert dbrouter.read_alias() == "replica1"

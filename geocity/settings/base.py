@@ -77,7 +77,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "geocity.dbrouter.ReplicaMiddleware",  # which database this request may read (replicas)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tiles.middleware.LocaleMiddleware",  # Django's, minus /tiles/ (see there)
@@ -152,7 +151,7 @@ for _n, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1
     except Exception as exc:
         raise ImproperlyConfigured(
             f"DATABASE_REPLICA_URLS item {_n} is not a valid database URL: {exc}") from exc
-    if _replica["ENGINE"] not in ("django.contrib.gis.db.backends.postgis",
+    if _replica.get("ENGINE") not in ("django.contrib.gis.db.backends.postgis",
                                   "django.db.backends.postgresql"):
         raise ImproperlyConfigured(
             f"DATABASE_REPLICA_URLS item {_n} must point to PostgreSQL with PostGIS")
@@ -162,7 +161,12 @@ for _n, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1
     DATABASES[f"replica{_n}"] = _replica
 if DATABASE_REPLICA_MAX_LAG < 0:
     raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG must be 0 or more seconds")
-DATABASE_ROUTERS = ["geocity.dbrouter.ReplicaRouter"] if len(DATABASES) > 1 else []
+DATABASE_ROUTERS = []
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["geocity.dbrouter.ReplicaRouter"]
+    # Which database a request may read, from its URL and method (and with it, every tile
+    # goes through Django: tiles.fastpath knows no replicas and steps aside).
+    MIDDLEWARE.insert(1, "geocity.dbrouter.ReplicaMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
