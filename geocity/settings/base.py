@@ -152,7 +152,7 @@ for _n, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1
         raise ImproperlyConfigured(
             f"DATABASE_REPLICA_URLS item {_n} is not a valid database URL: {exc}") from exc
     if _replica.get("ENGINE") not in ("django.contrib.gis.db.backends.postgis",
-                                  "django.db.backends.postgresql"):
+                                      "django.db.backends.postgresql"):
         raise ImproperlyConfigured(
             f"DATABASE_REPLICA_URLS item {_n} must point to PostgreSQL with PostGIS")
     _replica.update(ENGINE=_db["ENGINE"], CONN_MAX_AGE=_db["CONN_MAX_AGE"],
