@@ -8,12 +8,17 @@ BOOTSTRAP := python3 geocity/bootstrap.py
 # Exports DATABASE_URL: the caller's, or the private cluster's under var/ (started if needed).
 WITH_DB = DB_URL=$$($(BOOTSTRAP) db) || exit 1; export DATABASE_URL=$$DB_URL;
 
-.PHONY: help run test stop bench lint system system-browser deps messages check-deploy
+STACK := $(PY) geocity/stack.py
+
+.PHONY: help run test stop bench lint system system-browser deps messages check-deploy \
+	serve status system-stack
 
 help:
 	@echo "make run    install what is missing, start PostGIS, migrate, load the demo city, serve"
 	@echo "make test   the whole test suite on a real PostGIS (and Chromium for UI flows)"
-	@echo "make stop   stop the private PostgreSQL cluster under var/"
+	@echo "make serve  the production stack: nginx, gunicorn, Celery, Redis, PostGIS (REPLICA=1"
+	@echo "            adds a streaming replica, DEMO=1 loads the demo city)"
+	@echo "make stop   stop the production stack and the private PostgreSQL cluster under var/"
 	@echo "make bench  benchmarks on generated data (1M reports; takes a while)"
 	@echo "make lint   ruff"
 
@@ -21,7 +26,10 @@ system:
 	@$(BOOTSTRAP) system
 
 system-browser:
-	@$(BOOTSTRAP) system --browser
+	@$(BOOTSTRAP) system --browser --stack
+
+system-stack:
+	@$(BOOTSTRAP) system --stack
 
 .venv/.installed: pyproject.toml constraints.txt
 	@echo "==> Installing Python packages into .venv"
@@ -54,8 +62,15 @@ run: deps
 test: system-browser deps
 	@$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
+# The production stack on this machine (geocity/stack.py; README "Deployment").
+serve: system-stack deps
+	@$(STACK) start $(if $(REPLICA),--replica) $(if $(DEMO),--demo)
+
+status:
+	@python3 geocity/stack.py status
+
 stop:
-	@$(BOOTSTRAP) stop
+	@python3 geocity/stack.py stop
 
 bench: deps
 	@$(PY) -m pip install -c constraints.txt -e '.[dev,bench]' > .venv/pip-bench.log 2>&1 || \

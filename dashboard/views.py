@@ -19,7 +19,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from geocity.http import csv_response, forbidden
+from geocity.responses import csv_response, forbidden
 from reports.roles import can_see_dashboard
 
 from . import kpis, selectors

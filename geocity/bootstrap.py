@@ -5,7 +5,7 @@ Runs with the system python3 and the standard library only (it is what exists be
 virtualenv). Every failure prints what went wrong and what to do, and exits non-zero; it
 never deletes a data directory to "fix" something.
 
-    python3 geocity/bootstrap.py system [--browser]   check/install Debian packages
+    python3 geocity/bootstrap.py system [--browser] [--stack]   check/install Debian packages
     python3 geocity/bootstrap.py db                   ensure a PostGIS database; print its URL
     python3 geocity/bootstrap.py stop                 stop the private cluster
     python3 geocity/bootstrap.py free-port HOST PORT  print PORT, or the next free one
@@ -24,7 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+# GEOCITY_VAR moves every private service (the cluster, the production stack) elsewhere: the
+# stack's own test runs a whole stack in a temporary directory this way.
+VAR = Path(os.environ.get("GEOCITY_VAR") or ROOT / "var").resolve()
 PGDATA = VAR / "postgres"
 PGRUN = VAR / "run"  # unix socket, log and the chosen port live here
 PORT_FILE = PGRUN / "port"
@@ -57,6 +59,13 @@ BROWSER_REQUIREMENTS = [
     # The Celery test runs a real worker on Redis (a private server when none answers).
     ("Redis (Celery worker test)", "/usr/bin/redis-server", ["redis-server"]),
 ]
+# The production stack (`make serve`, tests/stack): a web server in front of gunicorn, Redis
+# for Celery and the cache, openssl for a self-signed certificate when none is given.
+STACK_REQUIREMENTS = [
+    ("nginx", "/usr/sbin/nginx", ["nginx"]),
+    ("Redis", "/usr/bin/redis-server", ["redis-server"]),
+    ("openssl", "cmd:openssl", ["openssl"]),
+]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -88,6 +97,8 @@ def cmd_system(args: list[str]) -> None:
     wanted = list(SYSTEM_REQUIREMENTS)
     if "--browser" in args:
         wanted += BROWSER_REQUIREMENTS
+    if "--stack" in args:
+        wanted += STACK_REQUIREMENTS
     missing = [(label, pkgs) for label, probe, pkgs in wanted if not _present(probe)]
     if not missing:
         return
@@ -217,7 +228,12 @@ def _start_cluster() -> int:
     port = saved if _port_free("127.0.0.1", saved) else _next_free_port("127.0.0.1", FIRST_PORT)
     if port != saved and PORT_FILE.exists():
         info(f"Port {saved} is in use; the private cluster moves to port {port}")
-    log = PGRUN / "postgres.log"
+    log = VAR / "log" / "postgres.log"  # beside the stack's logs (geocity/stack.py)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    if os.geteuid() == 0:
+        pg = pwd.getpwnam("postgres")
+        os.chown(log, pg.pw_uid, pg.pw_gid)
     info(f"Starting PostgreSQL on 127.0.0.1:{port} (log: {log})")
     result = _run(
         [

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
+
+from .dbrouter import read_alias
 
 T = TypeVar("T")
 
 
-def on_cursor(run: Callable[[Any], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
+def on_cursor(run: Callable[[Any], T], *, using: str | None = None) -> T:
     """`run(cursor)` on the driver's cursor of Django's connection, inside Django's error
     translation; on Django's own cursor when something watches the queries (DEBUG's query
     log, the tests' query counts, execute wrappers of tracing or debug tools).
@@ -22,9 +24,10 @@ def on_cursor(run: Callable[[Any], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
     Django's exceptions. (A tool that patches Django's cursor wrapper instead of installing
     an execute wrapper, as Sentry's Django integration does, would not see these
     statements; instrumentation of psycopg itself would.) Preconditions: `run` only
-    executes and fetches (no `callproc`, no cursor kept).
+    executes and fetches (no `callproc`, no cursor kept). `using`: by default the database
+    the current request may read (`geocity.dbrouter.read_alias`: a replica for public reads).
     """
-    db = connections[using]
+    db = connections[using or read_alias()]
     if db.queries_logged or db.execute_wrappers:
         with db.cursor() as cursor:
             return run(cursor)

@@ -5,9 +5,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from geocity.health import healthz
 from tiles import urls as tile_urls
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),  # for load balancers (geocity/health.py)
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -28,7 +28,7 @@ LEVELS: list[tuple[str, ...]] = [
 ]
 PROJECT_MODULES = ("geocity.settings", "geocity.urls", "geocity.wsgi", "geocity.asgi",
                    "geocity.celery", "geocity.context_processors", "geocity.legacy_issues",
-                   "geocity.bootstrap")
+                   "geocity.bootstrap", "geocity.health")
 PACKAGES = ("geocity", "layers", "reports", "open311", "workspace", "dashboard", "tiles",
             "fixtures")
 MAX_LINES = 600

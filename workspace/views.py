@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geocity.errors import DomainError, status_for
-from geocity.http import csv_response, forbidden
+from geocity.responses import csv_response, forbidden
 from layers.models import Department
 from reports import sla
 from reports.models import Photo, Report

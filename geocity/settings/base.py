@@ -149,6 +149,32 @@ _db["OPTIONS"]["prepare_threshold"] = None
 _db["OPTIONS"].setdefault("connect_timeout", 5)
 DATABASES = {"default": _db}
 
+# Read replicas (geocity/dbrouter.py): public reads that tolerate seconds of lag go to one
+# whose replay lag is within DATABASE_REPLICA_MAX_LAG seconds; everything else, and every
+# read of a client shortly after its own write, goes to the primary.
+DATABASE_REPLICA_MAX_LAG = env_int("DATABASE_REPLICA_MAX_LAG", 5)
+for _n, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    try:
+        _replica = environ.Env.db_url_config(_url)
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS item {_n} is not a valid database URL: {exc}") from exc
+    if _replica.get("ENGINE") not in ("django.contrib.gis.db.backends.postgis",
+                                      "django.db.backends.postgresql"):
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS item {_n} must point to PostgreSQL with PostGIS")
+    _replica.update(ENGINE=_db["ENGINE"], CONN_MAX_AGE=_db["CONN_MAX_AGE"],
+                    CONN_HEALTH_CHECKS=True, OPTIONS=dict(_db["OPTIONS"]),
+                    TEST={"MIRROR": "default"})
+    DATABASES[f"replica{_n}"] = _replica
+if DATABASE_REPLICA_MAX_LAG < 0:
+    raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG must be 0 or more seconds")
+DATABASE_ROUTERS = []
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["geocity.dbrouter.ReplicaRouter"]
+    # Which database a request may read, from its URL and method.
+    MIDDLEWARE.insert(1, "geocity.dbrouter.ReplicaMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Named projections -----------------------------------------------------------------
@@ -325,6 +351,26 @@ OPEN311_RATE = env.list("OPEN311_RATE", default=["60/min", "5000/day"])
 # counters bumped on commit, so this is only a memory bound, not the staleness bound.
 TILE_CACHE_SECONDS = env_int("TILE_CACHE_SECONDS", 3600)
 TILE_BROWSER_MAX_AGE = env_int("TILE_BROWSER_MAX_AGE", 60)
+
+# --- Production stack (`make serve`: geocity/stack.py renders deploy/ from these) ---------
+# nginx listens on SERVE_HOST:SERVE_PORT (HTTPS unless SERVE_TLS is off, e.g. behind a load
+# balancer that ends TLS) and redirects SERVE_HTTP_PORT to it. Without TLS_CERT_FILE and
+# TLS_KEY_FILE, `make serve` makes a self-signed certificate under var/tls/.
+SERVE_HOST = env.str("SERVE_HOST", default="127.0.0.1")
+SERVE_PORT = env_int("SERVE_PORT", 8443)
+SERVE_HTTP_PORT = env_int("SERVE_HTTP_PORT", 8080)
+SERVE_TLS = env_bool("SERVE_TLS", True)
+TLS_CERT_FILE = env.str("TLS_CERT_FILE", default="")
+TLS_KEY_FILE = env.str("TLS_KEY_FILE", default="")
+if bool(TLS_CERT_FILE) != bool(TLS_KEY_FILE):
+    raise ImproperlyConfigured("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither")
+# gunicorn worker processes; 0: 2 x cores + 1 (gunicorn's own advice for sync workers).
+WEB_WORKERS = env_int("WEB_WORKERS", 0)
+# nginx's cache of anonymous vector and heat tiles (it keeps them as long as their
+# Cache-Control allows, revalidating with the ETag after).
+TILE_PROXY_CACHE_MB = env_int("TILE_PROXY_CACHE_MB", 1024)
+# Celery worker processes; unset: one per core (Celery's default).
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
 
 # Demo accounts are created only in DEBUG; their password.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
