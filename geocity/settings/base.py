@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "layers",
+    "basemap",
     "issues",
     "tiles",
     "fixtures",
