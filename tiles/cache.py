@@ -50,7 +50,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from isal import igzip, isal_zlib
 
 LAYERS = ("reports", "hazard-zones", "infrastructure", "districts", "service-area",
-          "responsibility", "heat", "grid")
+          "responsibility", "heat", "grid", "basemap")
 # Layers whose tiles derive from another layer's data.
 DERIVED = {"reports": ("heat", "grid")}
 TILE_LOCAL_CACHE_SECONDS = 60

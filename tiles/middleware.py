@@ -1,15 +1,17 @@
-"""Django's LocaleMiddleware, minus the map tiles."""
+"""The project's LocaleMiddleware (geocity.languages), minus the map tiles."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+
+from geocity.languages import StateLanguageMiddleware
 
 from .urls import MOUNT
 
 
-class LocaleMiddleware(DjangoLocaleMiddleware):
-    """Django's LocaleMiddleware for every path except /tiles/.
+class LocaleMiddleware(StateLanguageMiddleware):
+    """geocity.languages's middleware (pages in Ukrainian unless the user switched; client APIs
+    negotiate) for every path except /tiles/.
 
     Why: most tiles are the same bytes in every language, yet Django's middleware would mark
     each `Vary: Accept-Language` (a shared cache then keeps one copy per language of
