@@ -1,7 +1,7 @@
 """Reading an OpenStreetMap extract with GDAL's OSM driver.
 
-`ogr2ogr` (the OSM driver, configured by basemap/osmconf.ini) turns the `.osm.pbf` into a
-temporary GeoPackage, reprojected to the storage SRID and cut to the service area's bounding
+`ogr2ogr` (the OSM driver, configured by basemap/osmconf.ini) turns the `.osm.pbf` into
+temporary GeoPackages, reprojected to the storage SRID and cut to the service area's bounding
 box; GeoDjango's `DataSource` then reads it. Why the detour: OSM files interleave nodes,
 ways and relations, and reading the driver's layers one after another from the PBF itself
 re-parses the file per layer or fails on large extracts ("too many features have
@@ -64,36 +64,44 @@ def check_path(path: Path) -> None:
 
 
 def convert(path: Path, workdir: Path, *, bbox: tuple[float, float, float, float]) -> Path:
-    """The extract as a GeoPackage in `workdir` (storage SRID, within `bbox`, storage SRID
-    coordinates). Raises OsmFileError with GDAL's own words when it cannot be read."""
+    """The extract as GeoPackages in `workdir`, one per layer (storage SRID, within `bbox`
+    in storage coordinates); returns `workdir`. Raises OsmFileError with GDAL's own words
+    when the file cannot be read.
+
+    One ogr2ogr run per layer: GDAL 3.6 combines a spatial filter with the interleaved
+    reading of several OSM layers badly (ways lose the nodes outside the box and come out as
+    two-point rings), which a run per layer avoids at the cost of parsing the file thrice.
+    """
     check_path(path)
     ogr2ogr = shutil.which("ogr2ogr")
     if not ogr2ogr:
         raise OsmFileError(_("ogr2ogr (Debian package gdal-bin) is not installed; run make "
                              "to install it."), code="no_gdal_tools")
-    out = workdir / "extract.gpkg"
     srs = f"EPSG:{settings.STORAGE_SRID}"
-    command = [
-        ogr2ogr, "-q", "-f", "GPKG", str(out), str(path),
-        "-oo", f"CONFIG_FILE={CONFIG_FILE}", "-t_srs", srs, "-spat_srs", srs,
-        "-spat", *(repr(v) for v in bbox), "-lco", "SPATIAL_INDEX=NO", "-gt", "65536",
-        *LAYERS,
-    ]
     env = dict(os.environ, CPL_TMPDIR=str(workdir), OSM_MAX_TMPFILE_SIZE="1024")
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env,
-                              timeout=OGR2OGR_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise OsmFileError(_("%(file)s: GDAL took longer than %(s)d s to read it.")
-                           % {"file": path.name, "s": OGR2OGR_TIMEOUT_S}) from exc
-    errors = [line.strip() for line in (done.stderr or "").splitlines()
-              if line.startswith(("ERROR", "FAILURE"))]
-    if done.returncode != 0 or errors or not out.exists():
-        detail = "; ".join(errors[:MAX_ERROR_LINES]) or (done.stderr or "").strip()[:300]
-        raise OsmFileError(
-            _("%(file)s is not a readable OpenStreetMap extract (GDAL: %(detail)s). Nothing "
-              "was imported.") % {"file": path.name, "detail": detail or _("no details")})
-    return out
+    for layer in LAYERS:
+        out = workdir / f"{layer}.gpkg"
+        command = [
+            ogr2ogr, "-q", "-f", "GPKG", str(out), str(path),
+            "-oo", f"CONFIG_FILE={CONFIG_FILE}", "-t_srs", srs, "-spat_srs", srs,
+            "-spat", *(repr(v) for v in bbox), "-lco", "SPATIAL_INDEX=NO", "-gt", "65536",
+            layer,
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env=env,
+                                  timeout=OGR2OGR_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise OsmFileError(_("%(file)s: GDAL took longer than %(s)d s to read it.")
+                               % {"file": path.name, "s": OGR2OGR_TIMEOUT_S}) from exc
+        errors = [line.strip() for line in (done.stderr or "").splitlines()
+                  if line.startswith(("ERROR", "FAILURE"))]
+        if done.returncode != 0 or errors or not out.exists():
+            detail = "; ".join(errors[:MAX_ERROR_LINES]) or (done.stderr or "").strip()[:300]
+            raise OsmFileError(
+                _("%(file)s is not a readable OpenStreetMap extract (GDAL: %(detail)s). "
+                  "Nothing was imported.")
+                % {"file": path.name, "detail": detail or _("no details")})
+    return workdir
 
 
 def _osm_identity(layer: str, feature) -> tuple[str, int] | None:
@@ -109,10 +117,13 @@ def _osm_identity(layer: str, feature) -> tuple[str, int] | None:
     return ("n" if layer == "points" else "w"), int(value)
 
 
-def records(gpkg: Path, layer: str, fields: tuple[str, ...]) -> Iterator[OsmRecord]:
+def records(workdir: Path, layer: str, fields: tuple[str, ...]) -> Iterator[OsmRecord]:
     """The features of one layer of the converted extract with the tags `fields` (field
     names as GDAL launders them: `name:uk` is `name_uk`). None if GDAL made no such layer,
     as it does when the extract has no feature of that kind in the box."""
+    gpkg = workdir / f"{layer}.gpkg"
+    if not gpkg.exists():
+        return
     try:
         source = DataSource(str(gpkg))
     except GDALException as exc:

@@ -129,11 +129,11 @@ def _name(tags: dict) -> str:
     return (tags.get("name_uk") or tags.get("name") or "").strip()
 
 
-def _streets_and_lines(gpkg: Path, clip: Clip, rows: _Batches) -> dict[str, str]:
+def _streets_and_lines(extract: Path, clip: Clip, rows: _Batches) -> dict[str, str]:
     """Streets, railways and waterway lines; returns the streets' English names by their
     normalised Ukrainian name (for the gazetteer)."""
     english: dict[str, str] = {}
-    for record in osm.records(gpkg, "lines", LINE_TAGS):
+    for record in osm.records(extract, "lines", LINE_TAGS):
         tags = record.tags
         highway = gen.street_class(tags.get("highway"))
         rail_zoom = gen.railway_min_zoom(tags.get("railway"), tags.get("service"))
@@ -163,9 +163,9 @@ def _streets_and_lines(gpkg: Path, clip: Clip, rows: _Batches) -> dict[str, str]
     return english
 
 
-def _areas(gpkg: Path, clip: Clip, rows: _Batches, gazetteer: Gazetteer) -> None:
+def _areas(extract: Path, clip: Clip, rows: _Batches, gazetteer: Gazetteer) -> None:
     """Buildings (and their addresses), water areas and parks."""
-    for record in osm.records(gpkg, "multipolygons", AREA_TAGS):
+    for record in osm.records(extract, "multipolygons", AREA_TAGS):
         tags = record.tags
         building = gen.is_building(tags.get("building"))
         water = gen.water_area_kind(tags)
@@ -190,8 +190,8 @@ def _areas(gpkg: Path, clip: Clip, rows: _Batches, gazetteer: Gazetteer) -> None
                           min_zoom=gen.area_min_zoom(area), geometry=geom))
 
 
-def _address_nodes(gpkg: Path, clip: Clip, gazetteer: Gazetteer) -> None:
-    for record in osm.records(gpkg, "points", POINT_TAGS):
+def _address_nodes(extract: Path, clip: Clip, gazetteer: Gazetteer) -> None:
+    for record in osm.records(extract, "points", POINT_TAGS):
         tags = record.tags
         if not tags.get("addr_street") or not tags.get("addr_housenumber"):
             continue
@@ -241,15 +241,15 @@ def basemap_import(*, path: str | Path, dry_run: bool = False,
     clip = Clip(area)
     with tempfile.TemporaryDirectory(prefix="geocity-osm-") as tmp:
         say(_("Reading %(file)s with GDAL's OSM driver…") % {"file": source.name})
-        gpkg = osm.convert(source, Path(tmp), bbox=area.extent)
+        extract = osm.convert(source, Path(tmp), bbox=area.extent)
         with transaction.atomic():
             basemap_clear()
             rows = _Batches()
-            english = _streets_and_lines(gpkg, clip, rows)
+            english = _streets_and_lines(extract, clip, rows)
             gazetteer = Gazetteer(english)
-            _areas(gpkg, clip, rows, gazetteer)
+            _areas(extract, clip, rows, gazetteer)
             rows.flush()
-            _address_nodes(gpkg, clip, gazetteer)
+            _address_nodes(extract, clip, gazetteer)
             added, skipped = gazetteer.write()
             link_buildings()
             counts = rows.counts
