@@ -145,8 +145,11 @@ export function addBasemap(map, cfg) {
     if (fallback) return;
     fallback = cityBasemap();
     creditOsm(map, fallback);
+    // The street names drawn on screen, on the map element (the browser tests read them).
+    fallback.on("tiledata", () => {
+      map.getContainer().dataset.basemapLabels = fallback.drawnLabels().join("|");
+    });
     fallback.addTo(map);
-    map.basemap = fallback; // for tests and the dashboard: which labels are drawn
     map.getContainer().classList.add("map-fallback");
     map.attributionControl?.addAttribution(b.fallbackAttribution || gettext("Schematic map from the city's layers"));
     if (b.districtLabels !== false) addDistrictLabels(map);

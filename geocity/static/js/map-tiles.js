@@ -373,7 +373,10 @@ export const VectorTiles = (window.L ? L.GridLayer.extend({
   // Labels drawn in the tiles on screen (tests and screen-reader summaries read them).
   drawnLabels() {
     const out = new Set();
-    for (const names of this._labels.values()) for (const n of names) out.add(n);
+    for (const [key, names] of this._labels) {
+      if (this._data.get(key)?.coords.z !== this._tileZoom) continue; // tiles of this zoom only
+      for (const n of names) out.add(n);
+    }
     return [...out];
   },
 
