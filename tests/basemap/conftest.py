@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from basemap.services import basemap_import
 
@@ -13,6 +14,13 @@ DATA = Path(__file__).resolve().parent / "data"
 DEMO_PBF = Path(__file__).resolve().parents[2] / "fixtures" / "demo_city.osm.pbf"
 STREET_NAMES = DATA / "street_names.osm"  # around the test city's centre (tests/factories)
 TRUNCATED = DATA / "truncated.osm.pbf"  # the demo extract cut off after 120,000 bytes
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English; Ukrainian (the default) is checked separately."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from django.contrib.gis.db.models import Union
@@ -204,3 +207,21 @@ def test_the_tile_cache_is_bumped_after_the_commit(city, django_capture_on_commi
 def test_the_service_area_clip_covers_what_is_imported(small_import, city):
     union = Street.objects.aggregate(u=Union("geometry"))["u"]
     assert city.service_area.geometry.buffer(0.01).covers(union)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_exits_non_zero_with_a_ukrainian_message(settings, city):
+    # the command as an operator runs it (default language), on this test's database
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["DATABASE_URL"] = (f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
+                           f"/{db['NAME']}")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_osm", "tests/basemap/data/truncated.osm.pbf"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "не є придатним для читання витягом OpenStreetMap" in done.stderr
+    assert "Нічого не імпортовано" in done.stderr
+    assert not Street.objects.exists()
