@@ -93,6 +93,7 @@ def test_every_readme_command_works_as_written(settings):
     call_command("load_demo_city", reports=20, no_basemap=True, stdout=open(os.devnull, "w"))
     env = {**os.environ, "DATABASE_URL": _database_url()}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py's own default (local settings)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser fixture's, for its own thread
     failures = []
     for command in readme_commands():
         argv, _why = BOUNDED.get(command, (shlex.split(command), ""))
