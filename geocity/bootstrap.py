@@ -7,6 +7,7 @@ never deletes a data directory to "fix" something.
 
     python3 geocity/bootstrap.py system [--browser] [--stack]   check/install Debian packages
     python3 geocity/bootstrap.py db                   ensure a PostGIS database; print its URL
+                                                      (DATABASE_URL's, else the private one)
     python3 geocity/bootstrap.py stop                 stop the private cluster
     python3 geocity/bootstrap.py free-port HOST PORT  print PORT, or the next free one
 """
@@ -58,6 +59,8 @@ BROWSER_REQUIREMENTS = [
      ["fonts-noto-color-emoji"]),
     # The Celery test runs a real worker on Redis (a private server when none answers).
     ("Redis (Celery worker test)", "/usr/bin/redis-server", ["redis-server"]),
+    # The README test regenerates the demo city's OSM extract (XML to PBF).
+    ("osmium-tool (demo OSM extract)", "cmd:osmium", ["osmium-tool"]),
 ]
 # The production stack (`make serve`, tests/stack): a web server in front of gunicorn, Redis
 # for Celery and the cache, openssl for a self-signed certificate when none is given.
@@ -298,6 +301,14 @@ def cmd_db(_args: list[str]) -> None:
         _ensure_postgis(given, private=False)
         print(given)
         return
+    print(private_database_url())
+
+
+def private_database_url() -> str:
+    """The URL of the private cluster's database under var/, after initialising and starting
+    the cluster and creating the database as needed. Also what `manage.py` uses with local
+    settings and no DATABASE_URL (geocity/settings/local.py), so every command finds the
+    database `make run` uses."""
     if not (PG_BIN / "initdb").exists():
         fail("PostgreSQL 15 is not installed; run `make run` as root or install postgresql-15.")
     VAR.mkdir(exist_ok=True)
@@ -318,7 +329,7 @@ def cmd_db(_args: list[str]) -> None:
             fail(f"CREATE DATABASE failed: {created.stderr.strip()}")
     url = f"postgis://postgres@127.0.0.1:{port}/{DB_NAME}"
     _ensure_postgis(url, private=True)
-    print(url)
+    return url
 
 
 def cmd_stop(_args: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -265,11 +266,15 @@ class AddressPoint(models.Model):
     # Lower-case "street house" in both languages, for prefix and substring search.
     search_text = models.CharField(max_length=500, db_index=True)
     location = models.PointField(srid=SRID)
+    # The outline of the building(s) the address belongs to, where a basemap import knows
+    # it: a click anywhere on the building then names this address (address_nearest).
+    footprint = models.MultiPolygonField(srid=SRID, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("address point")
         verbose_name_plural = _("address points")
         ordering = ["street_uk", "house_number"]
+        indexes = [GistIndex(fields=["footprint"], name="address_footprint_gist")]
 
     @property
     def label(self) -> str:

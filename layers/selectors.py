@@ -125,7 +125,12 @@ def address_search(query: str, *, limit: int = 10) -> list[AddressPoint]:
 
 
 def address_nearest(location: Point, *, within_m: float = 150) -> AddressPoint | None:
-    """The closest gazetteer address, for a dropped pin's address line."""
+    """The address of the building under `location` (`footprint`, known where a basemap
+    import linked buildings to their addresses), else the closest gazetteer address within
+    `within_m`, for a dropped pin's address line."""
+    under = AddressPoint.objects.filter(footprint__intersects=location).order_by("pk").first()
+    if under is not None:
+        return under
     return (
         AddressPoint.objects.filter(location__dwithin=(location, D(m=within_m)))
         .annotate(distance=Distance("location", location))

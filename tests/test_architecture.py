@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LEVELS: list[tuple[str, ...]] = [
     ("geocity",),
     ("layers",),
-    ("reports",),
+    ("reports", "basemap"),
     ("open311", "workspace", "dashboard"),
     ("tiles",),
     ("fixtures",),
@@ -29,7 +29,7 @@ LEVELS: list[tuple[str, ...]] = [
 PROJECT_MODULES = ("geocity.settings", "geocity.urls", "geocity.wsgi", "geocity.asgi",
                    "geocity.celery", "geocity.context_processors", "geocity.legacy_issues",
                    "geocity.bootstrap", "geocity.health")
-PACKAGES = ("geocity", "layers", "reports", "open311", "workspace", "dashboard", "tiles",
+PACKAGES = ("geocity", "layers", "basemap", "reports", "open311", "workspace", "dashboard", "tiles",
             "fixtures")
 MAX_LINES = 600
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.dispatch import Signal
 
+from basemap.signals import basemap_changed
 from dashboard.cache import data_version
 from geocity.hooks import send_on_commit
 from layers.services import layer_changed
@@ -94,3 +95,4 @@ def test_each_higher_app_wires_its_receivers_once():
     assert _receivers(layer_data_changed) == [
         "dashboard.receivers.districts_changed_bump",
         "reports.receivers.reroute_after_layer_change", "tiles.receivers.layer_changed_bump"]
+    assert _receivers(basemap_changed) == ["tiles.receivers.basemap_changed_bump"]

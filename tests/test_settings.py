@@ -21,7 +21,9 @@ def manage(*args, env_overrides: dict, drop: tuple = ()) -> subprocess.Completed
 
 @pytest.mark.parametrize(("overrides", "drop", "message"), [
     ({"DEBUG": "false"}, ("SECRET_KEY",), "SECRET_KEY is required when DEBUG is off"),
-    ({}, ("DATABASE_URL",), "DATABASE_URL is not set"),
+    # (local settings find or start the private cluster instead: tests/test_manage_database)
+    ({"DJANGO_SETTINGS_MODULE": "geocity.settings.production", "SECRET_KEY": "k" * 60},
+     ("DATABASE_URL",), "DATABASE_URL is not set"),
     ({"DATABASE_URL": "mysql://u@h/db"}, (), "must point to PostgreSQL with PostGIS"),
     ({"CONN_MAX_AGE": "soon"}, (), "CONN_MAX_AGE must be an integer"),
 ])

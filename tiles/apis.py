@@ -118,7 +118,7 @@ def vector_tile_reply(request: HttpRequest, layer: str, z: str, x: str, y: str) 
     box = parse_zxy(z, x, y)
     if not cls.language_dependent:
         return _vector_tile_reply(request, cls, box)
-    # Tiles are outside LocaleMiddleware (tiles.middleware); this layer names places, so it
+    # Tiles are outside LocaleMiddleware (geocity.languages); this layer names places, so it
     # takes the language from the request as the middleware would (cookie, Accept-Language).
     language = translation.get_language_from_request(request)
     with translation.override(language):

@@ -52,7 +52,7 @@ from isal import igzip, isal_zlib
 from geocity import versions
 
 LAYERS = ("reports", "hazard-zones", "infrastructure", "districts", "service-area",
-          "responsibility", "heat", "grid")
+          "responsibility", "heat", "grid", "basemap")
 # Layers whose tiles derive from another layer's data.
 DERIVED = {"reports": ("heat", "grid")}
 TILE_LOCAL_CACHE_SECONDS = 60

@@ -537,8 +537,61 @@ class ResponsibilityLayer(TileLayer):
         )
 
 
+class BasemapLayer(TileLayer):
+    """`basemap`: the OpenStreetMap basemap {kind, class, name} (names in Ukrainian): parks,
+    water, buildings, railways and streets, in draw order, generalised per zoom
+    (`basemap.selectors.tile_rows`). One statement per tile; past SIZE_BUDGET it drops the
+    most detailed classes (buildings, paths and service roads, then minor streets and
+    parks) in the same statement, so no tile exceeds the budget whatever the extract.
+    """
+
+    id = "basemap"
+    description = "OpenStreetMap basemap: streets, buildings, water, parks, railways."
+    layer_fields = {"kind": "String", "class": "String", "name": "String"}
+    min_zoom = 8
+    SIZE_BUDGET = 500 * 1024
+    TEMPLATES = tsql.Templates()
+    # Outer columns of the MVT: the rows' b_* columns under their published names.
+    MVT_COLUMNS = {"kind": "b_kind", "class": "b_class", "name": "b_name", "geom": "geom"}
+
+    def statement(self, box: TileBox, now: datetime) -> tsql.Statement | None:
+        if not self.check_in_zoom_levels(box.z):
+            return None
+        margin = box.buffer_margin(self.tile_extent, self.tile_buffer)
+        xmin, ymin, xmax, ymax = box.bounds
+        template = self.TEMPLATES.get((type(self).__name__, box.z),
+                                      lambda: self.compile(box.z, box.size))
+        return template.bind({"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax,
+                              "bxmin": xmin - margin, "bymin": ymin - margin,
+                              "bxmax": xmax + margin, "bymax": ymax + margin})
+
+    def compile(self, z: int, tile_size_m: float) -> tsql.Template:
+        from basemap.selectors import tile_rows
+
+        P = tsql.TileParam  # noqa: N806
+        envelope = MakeEnvelope(*(P(n, FloatField()) for n in ("xmin", "ymin", "xmax", "ymax")),
+                                TILE_SRID)
+        bbox = MakeEnvelope(*(P(n, FloatField()) for n in ("bxmin", "bymin", "bxmax", "bymax")),
+                            TILE_SRID)
+        rows_sql, params = tsql.union_all_sql(tile_rows(
+            z, bbox=bbox, envelope=envelope, extent=self.tile_extent, buffer=self.tile_buffer,
+            tile_size_m=tile_size_m))
+        columns = tsql.select_columns(self.MVT_COLUMNS, "f")
+        mvt = ("(SELECT ST_AsMVT(t.*, %s, %s, 'geom') FROM (SELECT {columns} FROM f"  # noqa: S608
+               " WHERE f.geom IS NOT NULL AND f.b_prio <= {prio} ORDER BY f.b_ord) AS t)")
+        full, fewer, fewest = (mvt.format(columns=columns, prio=p) for p in (2, 1, 0))
+        sql = (f"WITH f AS MATERIALIZED ({rows_sql}), a AS (SELECT {full} AS mvt) "  # noqa: S608
+               "SELECT CASE WHEN octet_length(a.mvt) <= %s THEN a.mvt ELSE (SELECT CASE"
+               f" WHEN octet_length(b.mvt) <= %s THEN b.mvt ELSE {fewest} END FROM"
+               f" (SELECT {fewer} AS mvt) AS b) END FROM a")
+        mvt_params = [self.id, self.tile_extent]
+        params = [*params, *mvt_params, self.SIZE_BUDGET, self.SIZE_BUDGET, *mvt_params,
+                  *mvt_params]
+        return tsql.Template(sql, params, serial=True)
+
+
 LAYERS: dict[str, type[TileLayer]] = {
     cls.id: cls
     for cls in (ReportsLayer, HazardZonesLayer, InfrastructureTilesLayer, DistrictsLayer,
-                ServiceAreaLayer, ResponsibilityLayer)
+                ServiceAreaLayer, ResponsibilityLayer, BasemapLayer)
 }

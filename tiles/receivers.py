@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from basemap.signals import basemap_changed
 from layers.signals import layer_data_changed
 from reports.signals import reports_changed
 
@@ -30,3 +31,9 @@ def layer_changed_bump(*, layer: str, **_kwargs) -> None:
     tile_layer = TILE_LAYERS.get(layer)
     if tile_layer:
         bump_layer_version(tile_layer)
+
+
+@receiver(basemap_changed, dispatch_uid="tiles.basemap_changed")
+def basemap_changed_bump(**_kwargs) -> None:
+    """Cached basemap tiles are stale once a new OSM import has committed."""
+    bump_layer_version("basemap")

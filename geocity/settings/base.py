@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     # The apps, lowest first: an app imports only from the ones above it in this list
     # (README "Architecture"; tests/test_architecture.py checks it).
     "layers",
+    "basemap",
     "reports",
     "open311",
     "workspace",
@@ -87,7 +88,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "tiles.middleware.LocaleMiddleware",  # Django's, minus /tiles/ (see there)
+    # Pages in Ukrainian unless the user switched (geocity.languages), minus /tiles/.
+    "geocity.languages.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -225,6 +227,10 @@ LOGOUT_REDIRECT_URL = "/"
 LANGUAGE_CODE = "uk"
 LANGUAGES = [("uk", _("Ukrainian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "geocity" / "locale"]
+# Pages ignore Accept-Language (geocity.languages): the language switch's choice is remembered
+# in this cookie for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True

@@ -40,8 +40,8 @@ CHANGELIST = reverse("admin:layers_hazardzone_changelist")
 
 
 @pytest.fixture
-def client(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+def client(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch's choice
     return client
 
 
@@ -280,8 +280,8 @@ def test_address_admin_fills_the_search_text(admin_client, city):
     assert AddressPoint.objects.get().search_text == "вулиця тиха 3 tykha street 3"
 
 
-def test_the_admin_speaks_ukrainian_by_default(client, users, city):
-    client.defaults.pop("HTTP_ACCEPT_LANGUAGE")
+def test_the_admin_speaks_ukrainian_by_default(client, users, city, settings):
+    client.cookies.pop(settings.LANGUAGE_COOKIE_NAME)
     client.force_login(users["admin"])
     response = client.post(IMPORT_URL, {"file": _upload(_zones()), "layer": "hazard"})
     html = response.content.decode()

@@ -24,9 +24,10 @@ urlpatterns = [path("boom/", _boom), path("", include("geocity.urls"))]
     ("en", "Page not found", "Back to the map"),
 ])
 def test_unknown_page_is_a_friendly_404_in_the_visitors_language(client, city, lang, title,
-                                                                  map_link):
-    # when a visitor opens an address that does not exist
-    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE=lang)
+                                                                  map_link, settings):
+    # when a visitor who chose `lang` with the switch opens an address that does not exist
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    response = client.get("/no-such-page/")
     # then they get the site's 404 page, in their language, with the way back to the map
     html = response.content.decode()
     assert response.status_code == 404
@@ -66,12 +67,14 @@ def test_open311_xml_404_is_xml(client):
     ("uk", "Щось пішло не так на нашому боці"),
     ("en", "Something went wrong on our side"),
 ])
-def test_server_error_page_needs_no_database(client, django_assert_num_queries, lang, heading):
-    # given a page that fails
+def test_server_error_page_needs_no_database(client, django_assert_num_queries, lang, heading,
+                                             settings):
+    # given a page that fails, and a visitor who chose `lang`
     client.raise_request_exception = False
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
     # when it is opened, then the 500 page is rendered without a single query
     with django_assert_num_queries(0):
-        response = client.get("/boom/", HTTP_ACCEPT_LANGUAGE=lang)
+        response = client.get("/boom/")
     html = response.content.decode()
     assert response.status_code == 500
     assert f'<html lang="{lang}">' in html

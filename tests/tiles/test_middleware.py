@@ -1,4 +1,4 @@
-"""tiles.middleware.LocaleMiddleware: Django's language handling everywhere but /tiles/,
+"""geocity.languages.LocaleMiddleware: language handling everywhere but /tiles/,
 where only the tiles that name places depend on the language, and say so themselves."""
 
 import pytest
@@ -13,8 +13,15 @@ pytestmark = pytest.mark.django_db
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
+def test_it_skips_the_prefix_the_tiles_are_mounted_at():
+    from geocity.languages import TILES_PREFIX
+    from tiles.urls import MOUNT
+
+    assert TILES_PREFIX == MOUNT
+
+
 def test_it_replaces_djangos_in_the_settings():
-    assert "tiles.middleware.LocaleMiddleware" in settings.MIDDLEWARE
+    assert "geocity.languages.LocaleMiddleware" in settings.MIDDLEWARE
     assert "django.middleware.locale.LocaleMiddleware" not in settings.MIDDLEWARE
 
 
@@ -65,9 +72,11 @@ def test_a_language_left_active_in_the_thread_does_not_leak_into_a_tile(city, cl
         translation.deactivate()
 
 
-def test_pages_are_still_localised_by_the_middleware(city, client):
+def test_pages_are_still_localised_by_the_middleware(city, client, settings):
+    # pages follow the language switch (its cookie), never the browser (geocity.languages)
+    assert client.get("/", **ENGLISH)["Content-Language"] == "uk"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.get("/", **ENGLISH)
     assert response.status_code == 200
     assert response["Content-Language"] == "en"
-    assert "Accept-Language" in response["Vary"]
-    assert client.get("/", HTTP_ACCEPT_LANGUAGE="uk")["Content-Language"] == "uk"
+    assert "Cookie" in response["Vary"] and "Accept-Language" not in response["Vary"]

@@ -38,10 +38,12 @@ export function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-// fetch() for our own API: JSON in and out, CSRF header, errors as {status, body}.
+// fetch() for our own API: JSON in and out, CSRF header, errors as {status, body}. The API
+// answers in the page's language (it negotiates Accept-Language for other clients; the page
+// itself is Ukrainian unless the user switched, whatever the browser asks for).
 export async function api(url, { method = "GET", body, headers = {}, signal } = {}) {
-  const opts = { method, headers: { Accept: "application/json", ...headers }, signal,
-    credentials: "same-origin" };
+  const opts = { method, headers: { Accept: "application/json", "Accept-Language": lang, ...headers },
+    signal, credentials: "same-origin" };
   if (method !== "GET") opts.headers["X-CSRFToken"] = csrfToken();
   if (body instanceof FormData) opts.body = body;
   else if (body !== undefined) {

@@ -15,6 +15,8 @@ import { VectorTile } from "@mapbox/vector-tile";
 import { PbfReader } from "pbf";
 
 const PAD = 32; // px a point symbol may overflow its tile
+// Tiles that name places (districts) come in the page's language, not the browser's.
+const PAGE_LANG = document.documentElement.lang || "uk";
 
 // One source layer of a tile as plain features {id, type, properties, geometry}.
 // type: 1 point, 2 line, 3 polygon (rings; drawn with the even-odd rule for holes); geometry:
@@ -126,9 +128,9 @@ function drawFeature(ctx, f, st, k, dpr, ox, oy, extent) {
     ctx.fill("evenodd");
     ctx.globalAlpha = 1;
   }
-  if (st.casing) {
+  if (st.casing && !st.casingDrawn) {
     ctx.lineWidth = st.casing.weight * dpr; ctx.strokeStyle = st.casing.colour;
-    ctx.setLineDash([]); ctx.stroke();
+    ctx.setLineDash([]); ctx.lineJoin = "round"; ctx.lineCap = "round"; ctx.stroke();
   }
   if (st.stroke) {
     ctx.globalAlpha = st.opacity ?? 1;
@@ -139,6 +141,88 @@ function drawFeature(ctx, f, st, k, dpr, ox, oy, extent) {
     ctx.stroke();
     ctx.setLineDash([]); ctx.globalAlpha = 1;
   }
+}
+
+// Casings of a line, under every line of its source (so crossings show no casing).
+function drawCasing(ctx, f, st, k, dpr, ox, oy) {
+  ctx.beginPath();
+  tracePath(ctx, f.geometry, k, ox, oy, false);
+  ctx.lineWidth = st.casing.weight * dpr; ctx.strokeStyle = st.casing.colour;
+  ctx.setLineDash([]); ctx.lineJoin = "round"; ctx.lineCap = "round"; ctx.stroke();
+}
+
+// --- Labels along lines (street names) ------------------------------------------------------
+// A label follows its line letter by letter, centred on the longest part of the line in the
+// tile, reads left to right, and is left out where it does not fit or would overlap another.
+function pathPoints(part, k, ox, oy) { return part.map(({ x, y }) => [ox + x * k, oy + y * k]); }
+
+function pathLength(pts) {
+  let n = 0;
+  for (let i = 1; i < pts.length; i++) n += Math.hypot(pts[i][0] - pts[i - 1][0], pts[i][1] - pts[i - 1][1]);
+  return n;
+}
+
+// Point and angle at distance d along pts.
+function along(pts, d) {
+  for (let i = 1; i < pts.length; i++) {
+    const [ax, ay] = pts[i - 1], [bx, by] = pts[i];
+    const seg = Math.hypot(bx - ax, by - ay);
+    if (d <= seg || i === pts.length - 1) {
+      const t = seg ? Math.min(1, d / seg) : 0;
+      return [ax + (bx - ax) * t, ay + (by - ay) * t, Math.atan2(by - ay, bx - ax)];
+    }
+    d -= seg;
+  }
+  return [pts[0][0], pts[0][1], 0];
+}
+
+function overlaps(box, placed) {
+  return placed.some((b) => box[0] < b[2] && box[2] > b[0] && box[1] < b[3] && box[3] > b[1]);
+}
+
+function drawLineLabel(ctx, f, lab, k, dpr, o, size, placed) {
+  let best = null, bestLen = 0;
+  for (const part of f.geometry) {
+    const pts = pathPoints(part, k, o, o);
+    const len = pathLength(pts);
+    if (len > bestLen) { best = pts; bestLen = len; }
+  }
+  if (!best) return false;
+  ctx.font = `${lab.weight || 500} ${Math.round((lab.size || 12) * dpr)}px system-ui, sans-serif`;
+  const width = ctx.measureText(lab.text).width;
+  if (bestLen < width + 24 * dpr) return false;
+  const mid = along(best, bestLen / 2);
+  // Only the tile that holds the label's middle draws it.
+  if (mid[0] < o || mid[1] < o || mid[0] >= o + size * dpr || mid[1] >= o + size * dpr) return false;
+  const start = along(best, (bestLen - width) / 2), end = along(best, (bestLen + width) / 2);
+  if (end[0] < start[0]) best = best.slice().reverse();
+  // Too curved to read: the label's ends more than 40 degrees off its chord.
+  const chord = Math.atan2(end[1] - start[1], end[0] - start[0]);
+  for (const d of [0.1, 0.5, 0.9]) {
+    const a = along(best, (bestLen - width) / 2 + width * d)[2];
+    const diff = Math.abs(Math.atan2(Math.sin(a - chord), Math.cos(a - chord)));
+    if (diff > 0.7 && diff < Math.PI - 0.7) return false;
+  }
+  const pad = 4 * dpr, h = (lab.size || 12) * dpr;
+  const box = [Math.min(start[0], end[0]) - pad - h / 2, Math.min(start[1], end[1]) - pad - h / 2,
+    Math.max(start[0], end[0]) + pad + h / 2, Math.max(start[1], end[1]) + pad + h / 2];
+  if (overlaps(box, placed)) return false;
+  placed.push(box);
+  ctx.save();
+  ctx.textAlign = "center"; ctx.textBaseline = "middle";
+  ctx.lineJoin = "round"; ctx.lineWidth = 3 * dpr; ctx.strokeStyle = lab.halo || "#fff";
+  ctx.fillStyle = lab.colour || "#333";
+  let d = (bestLen - width) / 2;
+  for (const ch of lab.text) {
+    const w = ctx.measureText(ch).width;
+    const [x, y, a] = along(best, d + w / 2);
+    ctx.save(); ctx.translate(x, y); ctx.rotate(a);
+    ctx.strokeText(ch, 0, 0); ctx.fillText(ch, 0, 0);
+    ctx.restore();
+    d += w;
+  }
+  ctx.restore();
+  return true;
 }
 
 function segDist(px, py, ax, ay, bx, by) {
@@ -175,7 +259,9 @@ function hitDistance(f, st, px, py, k, tol) {
 }
 
 // options.sources: [{name, url, layer, params, style(feature, zoom) -> style|null,
-//   transform(layer, coords) -> layer, minZoom, maxZoom, interactive}]. Events: "tiledata" {coords, results}, "sourceerror".
+//   label(feature, zoom) -> {text, size, colour, halo}|null (lines), unless: name of a source
+//   whose features make this one redundant in a tile, transform(layer, coords) -> layer,
+//   minZoom, maxZoom, interactive}]. Events: "tiledata" {coords, results}, "sourceerror".
 export const VectorTiles = (window.L ? L.GridLayer.extend({
   options: { sources: [], updateWhenZooming: false, keepBuffer: 1 },
 
@@ -183,11 +269,13 @@ export const VectorTiles = (window.L ? L.GridLayer.extend({
     L.setOptions(this, options);
     this._data = new Map();
     this._aborts = new Map();
+    this._labels = new Map();
     this.on("tileunload", (e) => {
       const key = this._tileCoordsToKey(e.coords);
       this._aborts.get(key)?.abort();
       this._aborts.delete(key);
       this._data.delete(key);
+      this._labels.delete(key);
     });
   },
 
@@ -219,7 +307,8 @@ export const VectorTiles = (window.L ? L.GridLayer.extend({
     if (coords.z < (src.minZoom ?? 0) || coords.z > (src.maxZoom ?? 30) || src.enabled === false) {
       return Promise.resolve(null);
     }
-    return fetch(tileUrl(src, coords), { signal, credentials: "same-origin" })
+    return fetch(tileUrl(src, coords), { signal, credentials: "same-origin",
+      headers: { "Accept-Language": PAGE_LANG } })
       .then((r) => {
         if (r.status === 204) return null;
         if (!r.ok) throw new Error("HTTP " + r.status);
@@ -240,20 +329,55 @@ export const VectorTiles = (window.L ? L.GridLayer.extend({
     canvas.height = (size.y + 2 * PAD) * dpr;
     const ctx = canvas.getContext("2d");
     const o = PAD * dpr;
+    const sources = this.options.sources;
+    const placed = [];
+    const labels = [];
     results.forEach((layer, i) => {
       if (!layer) return;
-      const src = this.options.sources[i];
+      const src = sources[i];
+      if (src.unless) {
+        const other = results[sources.findIndex((s) => s.name === src.unless)];
+        if (other && other.features.length) return;
+      }
       const k = (size.x * dpr) / layer.extent;
+      const styled = [];
       for (const f of layer.features) {
         const st = src.style(f, coords.z);
-        if (!st) continue;
-        if (f.type === 1) { drawFeature(ctx, f, st, k, dpr, o, o, layer.extent); continue; }
-        ctx.save();
-        ctx.beginPath(); ctx.rect(o, o, size.x * dpr, size.y * dpr); ctx.clip();
-        drawFeature(ctx, f, st, k, dpr, o, o, layer.extent);
-        ctx.restore();
+        if (st) styled.push([f, st]);
+      }
+      ctx.save();
+      ctx.beginPath(); ctx.rect(o, o, size.x * dpr, size.y * dpr); ctx.clip();
+      for (const [f, st] of styled) if (f.type === 2 && st.casing) drawCasing(ctx, f, st, k, dpr, o, o);
+      for (const [f, st] of styled) {
+        if (f.type !== 1) drawFeature(ctx, f, f.type === 2 && st.casing ? { ...st, casingDrawn: true } : st, k, dpr, o, o, layer.extent);
+      }
+      ctx.restore();
+      for (const [f, st] of styled) if (f.type === 1) drawFeature(ctx, f, st, k, dpr, o, o, layer.extent);
+      if (src.label) {
+        for (const [f] of styled) {
+          const lab = f.type === 2 && src.label(f, coords.z);
+          if (lab && lab.text) labels.push([f, lab, k, lab.rank || 0]);
+        }
       }
     });
+    // Labels last, most important first; one per name and tile.
+    const named = new Set();
+    labels.sort((a, b) => b[3] - a[3]);
+    for (const [f, lab, k] of labels) {
+      if (named.has(lab.text)) continue;
+      if (drawLineLabel(ctx, f, lab, k, dpr, o, size.x, placed)) named.add(lab.text);
+    }
+    this._labels.set(this._tileCoordsToKey(coords), [...named]);
+  },
+
+  // Labels drawn in the tiles on screen (tests and screen-reader summaries read them).
+  drawnLabels() {
+    const out = new Set();
+    for (const [key, names] of this._labels) {
+      if (this._data.get(key)?.coords.z !== this._tileZoom) continue; // tiles of this zoom only
+      for (const n of names) out.add(n);
+    }
+    return [...out];
   },
 
   // Features under a map position, nearest first: [{feature, source, distance}].

@@ -319,10 +319,21 @@ map.on("click", (e) => {
       return;
     }
   }
-  L.popup({ maxWidth: 260 }).setLatLng(e.latlng)
-    .setContent(h("div", { class: "here-card" }, h("p", {}, gettext("Is there a problem here?")),
-      reportHereLink(e.latlng, gettext("Report a problem here")))).openOn(map);
+  const card = h("div", { class: "here-card" }, h("p", {}, gettext("Is there a problem here?")),
+    reportHereLink(e.latlng, gettext("Report a problem here")));
+  L.popup({ maxWidth: 260 }).setLatLng(e.latlng).setContent(card).openOn(map);
+  addressHere(e.latlng, card);
 });
+
+// The address of the clicked place (the building's own, else the nearest within 150 m), from
+// the city's gazetteer, at the top of the card.
+async function addressHere(latlng, card) {
+  let found;
+  try {
+    found = await api(`/api/v1/geocode/reverse/?lat=${latlng.lat.toFixed(6)}&lon=${latlng.lng.toFixed(6)}`);
+  } catch { return; }
+  if (found?.label && card.isConnected) card.prepend(h("p", { class: "here-address" }, h("strong", {}, found.label)));
+}
 
 // Pointer cursor over clickable symbols (mouse only).
 map.on("mousemove", debounce((e) => {

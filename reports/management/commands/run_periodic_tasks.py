@@ -20,7 +20,8 @@ class Command(BaseCommand):
             "dashboard's rollup.")
 
     def add_arguments(self, parser):
-        parser.add_argument("jobs", nargs="*", choices=[*_jobs(), []], default=list(_jobs()))
+        # No job named: all of them ([] must be a choice: argparse checks the empty list).
+        parser.add_argument("jobs", nargs="*", choices=[*_jobs(), []], default=None)
 
     def handle(self, *args, jobs, **options):
         for name in jobs or _jobs():
