@@ -149,6 +149,9 @@ class ErrorSerializer(serializers.Serializer):
                                         help_text="`outside_service_area`: how far outside.")
     retry_after = serializers.IntegerField(required=False,
                                            help_text="`throttled`: seconds to wait.")
+    hazard_notice = serializers.DictField(
+        required=False, help_text="An explosive-ordnance report refused (outside the service "
+                                  "area): ДСНС's safety rules all the same (SafetyNotice).")
 
     class Meta:
         ref_name = "Error"

@@ -79,7 +79,8 @@ def nudge(draw, values: dict | None, choices: dict) -> None:
 
 
 # The Error schema's properties (layers.apis.ErrorSerializer): nothing else may appear.
-ERROR_KEYS = {"code", "message", "errors", "status", "distance_m", "retry_after"}
+ERROR_KEYS = {"code", "message", "errors", "status", "distance_m", "retry_after",
+              "hazard_notice"}
 
 
 def error_shape(response) -> None:
