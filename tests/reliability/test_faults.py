@@ -113,7 +113,8 @@ def test_postgres_restarted_while_reports_are_posted(postgres):
         for thread in threads:
             thread.start()
         for _ in range(3):
-            wait_for(lambda n=len(outcomes): len(outcomes) > n + 5, "more posts")
+            seen = len(outcomes)
+            wait_for(lambda seen=seen: len(outcomes) > seen + 5, "more posts")
             postgres.restart()
             restarts += 1
         for thread in threads:
@@ -135,9 +136,8 @@ def test_postgres_restarted_while_reports_are_posted(postgres):
     assert {k: int(v) for k, v in per_key.items() if k in numbers} == dict.fromkeys(keys, 1)
     after = int(postgres.psql("SELECT count(*) FROM reports_report"))
     assert after - before == len(keys)
-    listed = postgres.psql("SELECT id FROM reports_report WHERE id IN (%s)"
-                           % ",".join(str(n) for n in numbers.values()))
-    assert {int(n) for n in listed.split()} == set(numbers.values())
+    existing = {int(n) for n in postgres.psql("SELECT id FROM reports_report").split()}
+    assert set(numbers.values()) <= existing
     # and nothing but a 2xx, a 503 or a dropped connection was ever answered
     statuses = [o for o in outcomes if isinstance(o, int)]
     assert set(statuses) <= {200, 201, 503}
@@ -178,7 +178,7 @@ def test_redis_down_reports_tiles_and_side_effects_survive(postgres, redis, mail
         # then the report is created and its mail is sent in-process, not lost
         assert status == 201, content[:500]
         number = json.loads(content)["number"]
-        assert postgres.psql(f"SELECT count(*) FROM reports_report WHERE id = {number}") == "1"
+        assert number in {int(n) for n in postgres.psql("SELECT id FROM reports_report").split()}
         assert mails_about(mail_dir, number) == 1, (list(mail_dir.iterdir()), server.output())
         # and the tile is served, uncached, with the new report
         assert number in tile_numbers(server)
