@@ -15,6 +15,7 @@ Full or unwritable photo storage is in test_storage_faults.py (in-process, real 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -233,4 +234,5 @@ def test_worker_killed_mid_task_runs_it_again_once(postgres, redis, mail_dir):
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)
+        shutil.rmtree(stall_dir, ignore_errors=True)
     tally("fault", scenario="worker-killed", injected=1, survived=True)
