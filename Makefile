@@ -11,7 +11,7 @@ WITH_DB = DB_URL=$$($(BOOTSTRAP) db) || exit 1; export DATABASE_URL=$$DB_URL;
 STACK := $(PY) geocity/stack.py
 
 .PHONY: help run test stop bench lint system system-browser deps messages check-deploy \
-	serve status system-stack
+	serve status system-stack fuzz
 
 help:
 	@echo "make run    install what is missing, start PostGIS, migrate, load the demo city, serve"
@@ -21,6 +21,7 @@ help:
 	@echo "make stop   stop the production stack and the private PostgreSQL cluster under var/"
 	@echo "make bench  benchmarks on generated data (1M reports; takes a while)"
 	@echo "make lint   ruff"
+	@echo "make fuzz   the long schema-driven fuzzing run (FUZZ_EXAMPLES per operation, role)"
 
 system:
 	@$(BOOTSTRAP) system
@@ -71,6 +72,11 @@ status:
 
 stop:
 	@python3 geocity/stack.py stop
+
+# The long fuzzing run (make test runs 25 derandomized examples per operation and role).
+FUZZ_EXAMPLES ?= 1000
+fuzz: system-browser deps
+	@$(WITH_DB) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/reliability -k fuzz $(PYTEST_ARGS)
 
 bench: deps
 	@$(PY) -m pip install -c constraints.txt -e '.[dev,bench]' > .venv/pip-bench.log 2>&1 || \

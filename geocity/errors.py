@@ -60,12 +60,21 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unavailable(DomainError):
+    """A service the operation needs is down (storage full or unwritable): nothing was kept,
+    and the same request may be retried later."""
+
+    code = "unavailable"
+
+
 HTTP_STATUS: dict[type[DomainError], int] = {
     ValidationFailed: http.HTTP_400_BAD_REQUEST,
     Forbidden: http.HTTP_403_FORBIDDEN,
     NotFound: http.HTTP_404_NOT_FOUND,
     Conflict: http.HTTP_409_CONFLICT,
+    Unavailable: http.HTTP_503_SERVICE_UNAVAILABLE,
 }
+RETRY_AFTER_S = 5  # what a 503 of a database or storage outage asks clients to wait
 
 
 def status_for(error: DomainError) -> int:
@@ -109,10 +118,13 @@ _DRF_CODES = {
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF hook: every error becomes `{"code", "message", "errors"?}`."""
     if isinstance(exc, DomainError):
-        return Response(
+        response = Response(
             error_body(exc.code, exc.message, exc.fields or None, **exc.extra),
             status=status_for(exc),
         )
+        if isinstance(exc, Unavailable):
+            response["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("payload_too_large", "The request body is too large."),
@@ -173,7 +185,18 @@ _DEFAULT_MESSAGES = {
     405: ("method_not_allowed", "Method not allowed."),
     413: ("payload_too_large", "The request body is too large."),
     500: ("server_error", "Internal error. It has been logged."),
+    503: ("database_unavailable",
+          "The database is unavailable; nothing was changed. Retry shortly (with the same "
+          "Idempotency-Key for a report)."),
 }
+
+
+def is_database_outage(exc: Exception) -> bool:
+    """The database could not be reached or went away mid-request (a restart, a failover):
+    the transaction did not commit, so the client may safely retry."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 class JsonErrorMiddleware:
@@ -234,6 +257,11 @@ class JsonErrorMiddleware:
             if self._kind(request) == "open311":
                 return open311_error_response(request, status_for(exc), exc.message)
             return JsonResponse(body, status=status_for(exc))
+        if is_database_outage(exc):
+            logger.warning("Database unavailable on %s: %s", request.path, exc)
+            response = self._error(request, 503)
+            response["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         logger.exception("Unhandled error on %s", request.path)
         return self._error(request, 500)
 

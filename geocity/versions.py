@@ -8,10 +8,31 @@ only costs a recomputation, never a stale answer, since the keyed entries went w
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+# Bumps that did not reach the cache (it was down: geocity.cache.CacheUnavailable), replayed
+# by this process at its next use of a counter once the cache answers again.
+_pending: set[str] = set()
+
+
+def replay_pending() -> None:
+    """Apply the bumps an outage held back (a set look-up when there are none)."""
+    if not _pending:
+        return
+    for key in list(_pending):
+        try:
+            _bump(key)
+        except ConnectionError:
+            return
+        _pending.discard(key)
+        logger.info("Replayed the version bump of %s held back by a cache outage", key)
 
 
 def version(key: str) -> int:
+    replay_pending()
     value = cache.get(key)
     if value is None:
         cache.add(key, 1, timeout=None)
@@ -20,6 +41,15 @@ def version(key: str) -> int:
 
 
 def bump(key: str) -> None:
+    replay_pending()
+    try:
+        _bump(key)
+    except ConnectionError as exc:
+        _pending.add(key)
+        logger.warning("Cache unavailable: the bump of %s is held back (%s)", key, exc)
+
+
+def _bump(key: str) -> None:
     try:
         cache.incr(key)
     except ValueError:  # not there (evicted, or a new cache)

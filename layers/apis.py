@@ -126,14 +126,32 @@ class WGS84GeometryFieldExtension(OpenApiSerializerFieldExtension):
         )
 
 
+@extend_schema_field({
+    "oneOf": [
+        {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+        {"type": "object", "description": "The errors of a nested object's fields."},
+    ],
+})
+class FieldErrors(serializers.JSONField):
+    """A field's messages, or for a nested object (`contact`) its fields' errors in turn."""
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error: a stable `code`, a readable `message`, per-field `errors` when relevant."""
 
     code = serializers.CharField()
     message = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
+    errors = serializers.DictField(child=FieldErrors(), required=False)
+    # Context some codes add (geocity.errors.DomainError.extra, throttling):
+    status = serializers.CharField(required=False,
+                                   help_text="`invalid_transition`: the report's status now.")
+    distance_m = serializers.FloatField(required=False,
+                                        help_text="`outside_service_area`: how far outside.")
+    retry_after = serializers.IntegerField(required=False,
+                                           help_text="`throttled`: seconds to wait.")
+    hazard_notice = serializers.DictField(
+        required=False, help_text="An explosive-ordnance report refused (outside the service "
+                                  "area): ДСНС's safety rules all the same (SafetyNotice).")
 
     class Meta:
         ref_name = "Error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from geocity.hooks import enqueue
 from layers.signals import layer_data_changed
 
 from .jobs import reroute_open_reports
@@ -13,4 +14,4 @@ from .jobs import reroute_open_reports
 def reroute_after_layer_change(*, routing: bool, **_kwargs) -> None:
     """A layer routing reads changed: untouched open reports follow it (a background job)."""
     if routing:
-        reroute_open_reports.delay()
+        enqueue(reroute_open_reports)

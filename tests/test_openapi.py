@@ -91,7 +91,10 @@ def test_schema_describes_the_contract(schema):
     assert {"number", "thumbnail_url", "location_generalised"} <= set(
         feature["properties"]["properties"])
     # errors are {code, message, errors}
-    assert set(components["Error"]["properties"]) == {"code", "message", "errors"}
+    # errors are {code, message, errors}, plus the context a few codes add
+    assert set(components["Error"]["properties"]) == {"code", "message", "errors", "status",
+                                                      "distance_m", "retry_after",
+                                                      "hazard_notice"}
     # the workflow's conflicts are documented
     assert "409" in paths["/api/v1/reports/{number}/transition/"]["post"]["responses"]
 
@@ -135,3 +138,79 @@ def test_docs_do_not_call_the_online_validator(client):
         'set SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, '
         '"validatorUrl": None} in geocity/settings/base.py'
     )
+
+
+def _served_error_schema(client) -> dict:
+    served = json.loads(client.get("/api/schema/?format=json").content)
+    error = served["components"]["schemas"]["Error"]
+    return {**error, "components": served["components"]}
+
+
+@pytest.mark.django_db
+def test_nested_field_errors_conform_to_the_error_schema(client, city):
+    # given the served Error schema (found by schemathesis: it allowed only lists of strings
+    # per field, but a nested object's errors are an object: {"contact": {"phone": [...]}})
+    import jsonschema
+
+    schema = _served_error_schema(client)
+    # when a report is posted with a malformed contact phone
+    response = client.post("/api/v1/reports/", {
+        "category": "pothole", "lat": 48.4647, "lon": 35.0462, "description": "x",
+        "contact": {"phone": "not a phone"}}, content_type="application/json")
+    # then the error names the nested field and matches the schema
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"]["contact"]["phone"]
+    jsonschema.validate(body, schema)
+
+
+@pytest.mark.django_db
+def test_transition_conflict_context_conforms_to_the_error_schema(client, city, users):
+    # given a report that cannot go back to moderation (schemathesis found the `status`
+    # context of invalid_transition undocumented)
+    import jsonschema
+
+    from reports.services import report_create
+
+    report = report_create(category=city.pothole, location=city.centre, description="Hole")
+    client.force_login(users["moderator"])
+    # when a moderator asks for an impossible transition
+    response = client.post(f"/api/v1/reports/{report.pk}/transition/",
+                           {"status": "moderation"}, content_type="application/json")
+    # then the answer carries the current status, as the schema says
+    assert response.status_code in (400, 409)
+    body = response.json()
+    assert body["code"] == "invalid_transition" and body["status"] == "assigned"
+    schema = _served_error_schema(client)
+    assert "status" in schema["properties"]
+    jsonschema.validate(body, schema)
+
+
+@pytest.mark.django_db
+def test_stats_grid_documents_its_geojson_media_type(client):
+    # given the served schema (schemathesis found application/json documented while the
+    # grid answers application/geo+json, and its 400s undocumented)
+    served = json.loads(client.get("/api/schema/?format=json").content)
+    responses = served["paths"]["/api/v1/stats/grid/"]["get"]["responses"]
+    # then both are documented
+    assert set(responses["200"]["content"]) == {"application/geo+json"}
+    assert "400" in responses
+
+
+@pytest.mark.django_db
+def test_hazard_report_outside_the_area_conforms_to_the_error_schema(client, city):
+    # given the served Error schema (the long fuzzing run found `hazard_notice`, the safety
+    # rules sent with a refused explosive-ordnance report, undocumented)
+    import jsonschema
+
+    schema = _served_error_schema(client)
+    # when an explosive object is reported far outside the service area
+    response = client.post("/api/v1/reports/", {
+        "category": "explosive", "lat": 0.5, "lon": 0.5, "description": "A shell"},
+        content_type="application/json")
+    # then the refusal carries the safety rules, as the schema says
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "outside_service_area" and body["hazard_notice"]
+    assert "hazard_notice" in schema["properties"]
+    jsonschema.validate(body, schema)

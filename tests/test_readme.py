@@ -45,6 +45,9 @@ BOUNDED: dict[str, tuple[list[str], str]] = {
                    "takes hours on 1M generated reports; benchmarks never run in tests"),
     "make bench BENCH_ARGS=basemap": (["make", "-n", "bench", "BENCH_ARGS=basemap"],
                                       "a benchmark (minutes); benchmarks never run in tests"),
+    "make fuzz": (["make", "-n", "fuzz"],
+                  "the long fuzzing run (an hour or more); tests/reliability runs its bounded "
+                  "part in every make test"),
     "make messages": (["make", "-n", "messages"],
                       "rewrites the tracked translation catalogues in the work tree"),
     ".venv/bin/celery -A geocity worker -B": (

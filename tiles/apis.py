@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from geocity.clock import city_today
 from geocity.errors import NotFound, ValidationFailed
+from layers.apis import ERRORS
 
 from . import cache as tcache
 from .grid import grid_features, parse_grid_request
@@ -205,7 +206,7 @@ class StatsGridApi(APIView):
             OpenApiParameter("since", OpenApiTypes.DATE),
             OpenApiParameter("until", OpenApiTypes.DATE),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, **ERRORS(400)},
     )
     def get(self, request: Request) -> HttpResponse:
         req = parse_grid_request(request.query_params)

@@ -184,6 +184,7 @@ def tile_get(layer: str, key: str, *, grace: float = 0) -> Lookup:
     A tile rendered under an older counter is returned too (not usable unless within
     `grace`): it is what concurrent requests get while one re-renders.
     """
+    versions.replay_pending()  # bumps a cache outage held back (nothing to do, usually)
     backend = caches[DEFAULT_CACHE_ALIAS]
     vkey, tkey = _key(layer), tile_key(layer, key)
     found = backend.get_many([vkey, tkey])

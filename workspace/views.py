@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -151,8 +151,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(ordered_numbers(queue_queryset(base, query)), query.per_page)
     try:
         page = paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, ValueError, TypeError):
-        page = paginator.page(paginator.num_pages if request.GET.get("page") else 1)
+    except EmptyPage:
+        page = paginator.page(paginator.num_pages)
+    except PageNotAnInteger:  # ?page=' (a probe's SQL metacharacter) was a 500
+        page = paginator.page(1)
     page.object_list = queue_rows(list(page.object_list))
     chosen = set(query.filters.statuses or [])
     counts = status_counts(base, OPEN_STATUSES | chosen)

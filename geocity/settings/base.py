@@ -197,6 +197,13 @@ LOCAL_CACHE_MAX_ENTRIES = 5000
 if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", LOCAL_CACHE_MAX_ENTRIES)
 
+# A Redis cache that is down makes reads miss and writes no-ops (geocity/cache.py), with
+# short socket timeouts, instead of failing every request.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "geocity.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=1, socket_timeout=2, retry_on_timeout=False)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 # Without a broker, tasks run in-process (eagerly) so a single `make run` is a full service.
@@ -204,7 +211,19 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Europe/Kyiv"
 CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task whose worker dies mid-task goes back to the queue (with acks_late, its message is
+# acknowledged only after it ran); Redis hands an unacknowledged message to another worker
+# after the visibility timeout.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # a broker that is down fails a send within ~1 s (geocity.hooks.enqueue then runs the
+    # task in-process) instead of retrying for as long as a request may take
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+    "socket_connect_timeout": 1, "socket_timeout": 2,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "escalate": {"task": "workspace.jobs.escalate_overdue_reports", "schedule": 3600.0},
     "auto-close": {"task": "reports.jobs.auto_close_resolved_reports", "schedule": 3600.0},
@@ -303,6 +322,7 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 55 * 1024 * 1024)
 # smtp://user:pass@host:587/?tls=True, or consolemail:// (prints mail; the default).
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", "")  # filemail:///path (tests of processes)
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")

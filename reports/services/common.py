@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from geocity.errors import NotFound
-from geocity.hooks import send_on_commit
+from geocity.errors import NotFound, Unavailable
+from geocity.hooks import enqueue, send_on_commit
 from layers.services import RoutingDecision
 
 from ..models import Photo, Report, ReportEvent
@@ -43,7 +43,7 @@ def announce_change() -> None:
 
 
 def notify_on_commit(event: ReportEvent) -> None:
-    transaction.on_commit(lambda: send_event_notifications.delay(event.pk))
+    transaction.on_commit(lambda: enqueue(send_event_notifications, event.pk))
 
 
 def event_write(report: Report, type_: str, *, actor=None, role: str = "", now=None,
@@ -82,8 +82,29 @@ def photos_inspect(photos: Sequence) -> list[InspectedPhoto]:
 
 def photos_store(report: Report, photos: Sequence, inspected: Sequence[InspectedPhoto], *,
                  kind: str, actor=None) -> list[Photo]:
-    """Keep the originals (private storage); their display sizes are made after the commit."""
-    stored = []
+    """Keep the originals (private storage); their display sizes are made after the commit.
+
+    Storage that is full or unwritable raises `Unavailable` (503) after removing the files
+    this call already wrote, so the caller's rollback leaves no half-written report."""
+    stored: list[Photo] = []
+    try:
+        _photos_write(report, photos, inspected, kind=kind, actor=actor, stored=stored)
+    except OSError as exc:
+        for photo in stored:
+            try:
+                photo.original.delete(save=False)
+            except OSError:  # pragma: no cover - the storage is failing already
+                logger.exception("Could not remove %s after a failed upload",
+                                 photo.original.name)
+        logger.error("Photo storage failed for report %s: %s", report.pk, exc)
+        raise Unavailable(
+            "The photos could not be stored (storage full or unwritable); nothing was "
+            "saved. Retry later.", code="storage_unavailable") from exc
+    return stored
+
+
+def _photos_write(report: Report, photos: Sequence, inspected: Sequence[InspectedPhoto], *,
+                  kind: str, actor, stored: list[Photo]) -> None:
     for upload, info in zip(photos, inspected, strict=True):
         upload.seek(0)
         photo = Photo(
@@ -96,11 +117,21 @@ def photos_store(report: Report, photos: Sequence, inspected: Sequence[Inspected
             uploaded_by=actor if actor is not None and actor.is_authenticated else None,
         )
         name = f"{report.pk}-{secrets.token_hex(8)}.{info.format}"
-        photo.original.save(name, ContentFile(upload.read()), save=False)
-        photo.save()
+        try:
+            photo.original.save(name, ContentFile(upload.read()), save=False)
+        except OSError:
+            # The storage may have left the partly written file under the name it was given
+            # (the random token makes it unique, so no other upload holds that name).
+            partial = photo.original.field.generate_filename(photo, name)
+            try:
+                if photo.original.storage.exists(partial):
+                    photo.original.storage.delete(partial)
+            except OSError:  # pragma: no cover - the storage is failing already
+                logger.exception("Could not remove the partial file %s", partial)
+            raise
         stored.append(photo)
-        transaction.on_commit(lambda pk=photo.pk: process_photo.delay(pk))
-    return stored
+        photo.save()
+        transaction.on_commit(lambda pk=photo.pk: enqueue(process_photo, pk))
 
 
 def routing_apply(report: Report, decision: RoutingDecision) -> None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from geocity.errors import ValidationFailed
+from geocity.hooks import enqueue
 from layers.geometry import to_storage
 from layers.services import route_report
 
@@ -147,7 +148,7 @@ def report_create(
                 defaults={"user": reporter, "lang": report.lang, "confirmed_at": now},
             )
         announce_change()
-        transaction.on_commit(lambda: send_report_received.delay(report.pk))
+        transaction.on_commit(lambda: enqueue(send_report_received, report.pk))
     return report
 
 

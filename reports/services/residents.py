@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from geocity.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from geocity.hooks import enqueue
 
 from ..models import Comment, Report, Subscription, Supporter
 from ..roles import is_moderator, is_read_only, roles_for
@@ -93,7 +94,7 @@ def _subscribe(report: Report, email: str, *, user=None, lang: str = "uk") -> Su
         sub.is_active = True
         sub.save(update_fields=["is_active"])
     if sub.confirmed_at is None and (created or not sub.is_active):
-        transaction.on_commit(lambda: send_subscription_confirmation.delay(sub.pk))
+        transaction.on_commit(lambda: enqueue(send_subscription_confirmation, sub.pk))
     return sub
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geocity.errors import Conflict, Forbidden, ValidationFailed
+from geocity.hooks import enqueue
 from layers.models import Department
 
 from .. import sla
@@ -224,7 +225,7 @@ def _merge_into(duplicate: Report, target: Report, *, actor, now) -> None:
     event_write(target, Event.MERGED, actor=actor, now=now,
                 data={"duplicate": duplicate.pk, "supporters_moved": moved, "public": True},
                 public_note="")
-    transaction.on_commit(lambda: send_merge_notice.delay(duplicate.pk, target.pk))
+    transaction.on_commit(lambda: enqueue(send_merge_notice, duplicate.pk, target.pk))
 
 
 def report_reassign(*, report_id: int, actor, department_id: int, reason: str) -> Report:

@@ -175,7 +175,7 @@ def test_health_names_every_dependency(stack):
     checks = response.json()["checks"]
     assert {k: checks[k]["status"] for k in ("database", "cache", "broker")} == {
         "database": "ok", "cache": "ok", "broker": "ok"}
-    assert checks["cache"]["backend"] == "RedisCache"
+    assert checks["cache"]["backend"] == "ResilientRedisCache"  # geocity.cache, on Redis
     assert checks["replicas"]["replica1"]["status"] == "ok"
 
 

@@ -249,3 +249,13 @@ def test_csv_export_of_the_filtered_queue(client, users, city):
     assert rows[0]["address"] == "вулиця Тестова, 1"
     assert rows[0]["department"] == "roads"
     assert not {"contact_email", "contact_phone", "contact_name"} & set(rows[0])
+
+
+@pytest.mark.parametrize("page", ["'", "abc", "1.5", "-1", "999999"])
+def test_a_page_number_that_is_not_one_never_fails(client, users, page):
+    # given a clerk (the probes of tests/reliability found ?page=' answering a 500)
+    client.force_login(users["roads"])
+    # when the queue is asked for a page that is not a page number
+    response = client.get("/workspace/", {"page": page})
+    # then it shows a page of the queue
+    assert response.status_code == 200
