@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from geocity.clock import city_today
-from geocity.errors import NotFound, ValidationFailed
+from geocity.errors import Forbidden, NotFound, ValidationFailed
 from layers.apis import ERRORS
 
 from . import cache as tcache
@@ -171,10 +171,18 @@ def heat_png(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
 
 @require_safe
 def tilejson(request: HttpRequest, layer: str) -> JsonResponse:
-    """GET /tiles/{layer}.json: TileJSON 3.0 for MapLibre/Leaflet clients."""
+    """GET /tiles/{layer}.json: TileJSON 3.0 for MapLibre/Leaflet clients. A staff-only
+    layer is described only to those who may read its tiles."""
     cls = LAYERS.get(layer)
     if cls is None:
         raise NotFound(f"Unknown tile layer {layer!r}.", code="unknown_layer")
+    if cls.staff_only:
+        try:
+            audience = audience_for(request_user(request))
+        except BadToken as exc:
+            return _unauthorised(exc)
+        if not audience.restricted:
+            raise Forbidden(f"The {layer} layer is for staff only.", code="staff_only")
     base = request.build_absolute_uri(f"/tiles/{layer}/")
     lat, lon = settings.MAP_CENTER
     return JsonResponse({

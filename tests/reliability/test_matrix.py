@@ -268,7 +268,7 @@ TABLE = [
      'GET', '/tiles/responsibility/12/2446/1420.pbf',
      '403 403 403 204 204 204 204 204 204 403'),
     ('tiles/^(?P<layer>[^/.]+)\\.json$', 'GET', '/tiles/responsibility.json',
-     '200 200 200 200 200 200 200 200 200 200'),
+     '403 403 403 200 200 200 200 200 200 403'),
     ('tiles/^(?P<layer>[^/.]+)\\.json$', 'GET', '/tiles/reports.json',
      '200 200 200 200 200 200 200 200 200 200'),
     # --- workspace

@@ -194,6 +194,14 @@ def test_tilejson_describes_a_layer(db, client):
     assert client.get("/tiles/nope.json").status_code == 404
 
 
+def test_a_staff_only_layer_is_described_to_staff_only(db, client, users):
+    # the layer's fields are no secret, but who may read it is said the same way as its tiles
+    refused = client.get("/tiles/responsibility.json")
+    assert refused.status_code == 403 and refused.json()["code"] == "staff_only"
+    client.force_login(users["roads"])
+    assert client.get("/tiles/responsibility.json").json()["name"] == "responsibility"
+
+
 class _Later:
     """Stands in for the `time` module in tiles.cache, `seconds` in the future."""
 
