@@ -20,12 +20,12 @@ has no basemap yet.
 from __future__ import annotations
 
 import gzip
-import random
 
 import mercantile
 
 from . import common
-from .tiles import Raw, Target, _tile, city_points, cold_cache, get
+from .tiles import Raw, Target, cold_cache, get
+from .tiles import targets as tile_targets
 
 CENTRE_LAT, CENTRE_LON = 48.4647, 35.0462
 ZOOMS = tuple(range(10, 19))
@@ -60,19 +60,7 @@ def box_of(t: Target):
 
 
 def targets(per_zoom: int, seed: int = 19) -> list[Target]:
-    out = [Target(*_tile(CENTRE_LON, CENTRE_LAT, z), "centre") for z in ZOOMS]
-    rng = random.Random(seed)
-    points = city_points(per_zoom * len(ZOOMS) * 3, seed)
-    for z in ZOOMS:
-        seen = {(t.x, t.y) for t in out if t.z == z}
-        for lon, lat in rng.sample(points, len(points)):
-            if sum(1 for t in out if t.z == z and t.kind == "random") >= per_zoom:
-                break
-            _, x, y = _tile(lon, lat, z)
-            if (x, y) not in seen:
-                seen.add((x, y))
-                out.append(Target(z, x, y, "random"))
-    return out
+    return tile_targets(per_zoom, seed, zooms=ZOOMS)
 
 
 def request_vs_raw(raw: Raw, tiles: list[Target], reps: int, cached_reps: int) -> dict:

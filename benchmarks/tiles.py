@@ -75,11 +75,12 @@ def city_points(n: int, seed: int) -> list[tuple[float, float]]:
         return [(float(x), float(y)) for x, y in cursor.fetchall()]
 
 
-def targets(per_zoom: int, seed: int = 11) -> list[Target]:
-    out = [Target(*_tile(CENTRE_LON, CENTRE_LAT, z), "centre") for z in ZOOMS]
-    points = city_points(per_zoom * len(ZOOMS) * 3, seed)
+def targets(per_zoom: int, seed: int = 11, zooms: tuple[int, ...] = ZOOMS) -> list[Target]:
+    """The centre tile and `per_zoom` random tiles in the city at each zoom."""
+    out = [Target(*_tile(CENTRE_LON, CENTRE_LAT, z), "centre") for z in zooms]
+    points = city_points(per_zoom * len(zooms) * 3, seed)
     rng = random.Random(seed)
-    for z in ZOOMS:
+    for z in zooms:
         seen = {(t.x, t.y) for t in out if t.z == z}
         for lon, lat in rng.sample(points, len(points)):
             if sum(1 for t in out if t.z == z and t.kind == "random") >= per_zoom:
