@@ -36,7 +36,8 @@ class FeatureAdmin(ReadOnlyAdmin, GISModelAdmin):
 @admin.register(BasemapImport)
 class BasemapImportAdmin(ReadOnlyAdmin):
     list_display = ("file_name", "imported_at", "streets", "buildings", "water", "parks",
-                    "railways", "addresses", "addresses_skipped")
+                    "railways", "addresses", "addresses_skipped", "geometries_repaired",
+                    "geometry_errors")
 
 
 @admin.register(Street)

@@ -177,6 +177,13 @@ class BasemapImport(models.Model):
     railways = models.PositiveIntegerField(_("railways"), default=0)
     addresses = models.PositiveIntegerField(_("addresses added"), default=0)
     addresses_skipped = models.PositiveIntegerField(_("addresses already known"), default=0)
+    geometries_repaired = models.PositiveIntegerField(
+        _("invalid geometries repaired"), default=0,
+        help_text=_("Self-intersecting outlines and rings too short, made valid (MakeValid)."))
+    geometry_errors = models.PositiveIntegerField(
+        _("features skipped for a broken geometry"), default=0,
+        help_text=_("Features GDAL could not build a geometry for (usually relations cut at "
+                    "the extract's edge)."))
 
     class Meta:
         ordering = ["-imported_at", "-id"]

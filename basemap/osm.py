@@ -9,7 +9,9 @@ accumulated"); ogr2ogr does the driver's interleaved reading for us, and a GeoPa
 read in any order. Nothing is written to the database here.
 
 GDAL reports a damaged PBF only as "ERROR 1: ..." lines while still exiting 0, so any
-error line refuses the file.
+error line refuses the file, but for GEOS's complaints about one feature's geometry
+(`GEOMETRY_ERRORS`): every real extract has relations cut at its edge, whose rings GEOS
+cannot build; GDAL skips those features and so do we, counting them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ LAYERS = ("points", "lines", "multipolygons")
 SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 OGR2OGR_TIMEOUT_S = 3600
 MAX_ERROR_LINES = 5
+# GEOS refusing one feature's geometry (a ring of two points, say), as GDAL words it: that
+# feature is skipped, the file is not damaged.
+GEOMETRY_ERRORS = ("IllegalArgumentException:", "TopologyException:")
 
 
 class OsmFileError(ValidationFailed):
@@ -54,6 +59,15 @@ class OsmRecord:
     geometry: GEOSGeometry
 
 
+@dataclass(frozen=True)
+class Converted:
+    """The converted extract: the folder of its GeoPackages, and how many features GDAL
+    skipped because GEOS could not build their geometry."""
+
+    path: Path
+    geometry_errors: int = 0
+
+
 def check_path(path: Path) -> None:
     if not path.is_file():
         raise OsmFileError(_("%(file)s: no such file.") % {"file": path}, code="no_file")
@@ -63,10 +77,11 @@ def check_path(path: Path) -> None:
               "driver reads nothing else.") % {"file": path.name}, code="not_osm")
 
 
-def convert(path: Path, workdir: Path, *, bbox: tuple[float, float, float, float]) -> Path:
+def convert(path: Path, workdir: Path, *,
+            bbox: tuple[float, float, float, float]) -> Converted:
     """The extract as GeoPackages in `workdir`, one per layer (storage SRID, within `bbox`
-    in storage coordinates); returns `workdir`. Raises OsmFileError with GDAL's own words
-    when the file cannot be read.
+    in storage coordinates). Raises OsmFileError with GDAL's own words when the file cannot
+    be read.
 
     One ogr2ogr run per layer: GDAL 3.6 combines a spatial filter with the interleaved
     reading of several OSM layers badly (ways lose the nodes outside the box and come out as
@@ -79,6 +94,7 @@ def convert(path: Path, workdir: Path, *, bbox: tuple[float, float, float, float
                              "to install it."), code="no_gdal_tools")
     srs = f"EPSG:{settings.STORAGE_SRID}"
     env = dict(os.environ, CPL_TMPDIR=str(workdir), OSM_MAX_TMPFILE_SIZE="1024")
+    geometry_errors = 0
     for layer in LAYERS:
         out = workdir / f"{layer}.gpkg"
         command = [
@@ -95,13 +111,16 @@ def convert(path: Path, workdir: Path, *, bbox: tuple[float, float, float, float
                                % {"file": path.name, "s": OGR2OGR_TIMEOUT_S}) from exc
         errors = [line.strip() for line in (done.stderr or "").splitlines()
                   if line.startswith(("ERROR", "FAILURE"))]
+        broken = [line for line in errors if any(word in line for word in GEOMETRY_ERRORS)]
+        geometry_errors += len(broken)
+        errors = [line for line in errors if line not in broken]
         if done.returncode != 0 or errors or not out.exists():
             detail = "; ".join(errors[:MAX_ERROR_LINES]) or (done.stderr or "").strip()[:300]
             raise OsmFileError(
                 _("%(file)s is not a readable OpenStreetMap extract (GDAL: %(detail)s). "
                   "Nothing was imported.")
                 % {"file": path.name, "detail": detail or _("no details")})
-    return workdir
+    return Converted(workdir, geometry_errors)
 
 
 def _osm_identity(layer: str, feature) -> tuple[str, int] | None:

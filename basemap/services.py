@@ -8,9 +8,11 @@ area. After the commit `basemap.signals.basemap_changed` is sent (the tile cache
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,16 +56,19 @@ class BasemapImportError(ValidationFailed):
 
 class Clip:
     """Cuts geometries to the service area (a prepared geometry: most features lie wholly
-    inside, which is one cheap test)."""
+    inside, which is one cheap test). Invalid geometries (self-intersecting outlines, rings
+    too short: common in real extracts) are repaired first, and counted."""
 
     def __init__(self, area: GEOSGeometry) -> None:
         self.area = area
         self.prepared = area.prepared
+        self.repaired = 0
 
     def _cut(self, geom: GEOSGeometry) -> tuple[GEOSGeometry | None, bool]:
         """(the part inside the area, whether that is all of it)."""
         if not geom.valid:
             geom = geom.make_valid()
+            self.repaired += 1
         if self.prepared.contains(geom):
             return geom, True
         if not self.prepared.intersects(geom):
@@ -88,6 +93,24 @@ class Clip:
         if isinstance(geom, Point) and self.prepared.covers(geom):
             return geom
         return None
+
+
+class _NoGeosNotices(logging.Filter):
+    """GEOS tells GeoDjango's logger why each invalid geometry is invalid; an import repairs
+    and counts them (`Clip.repaired`) instead of logging a line per feature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("GEOS_NOTICE")
+
+
+@contextlib.contextmanager
+def _geos_notices_counted() -> Iterator[None]:
+    logger, quiet = logging.getLogger("django.contrib.gis"), _NoGeosNotices()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def _parts(geom: GEOSGeometry | None) -> Iterable[GEOSGeometry]:
@@ -242,8 +265,9 @@ def basemap_import(*, path: str | Path, dry_run: bool = False,
     clip = Clip(area)
     with tempfile.TemporaryDirectory(prefix="geocity-osm-") as tmp:
         say(_("Reading %(file)s with GDAL's OSM driver…") % {"file": source.name})
-        extract = osm.convert(source, Path(tmp), bbox=area.extent)
-        with transaction.atomic():
+        converted = osm.convert(source, Path(tmp), bbox=area.extent)
+        extract = converted.path
+        with _geos_notices_counted(), transaction.atomic():
             basemap_clear()
             rows = _Batches()
             english = _streets_and_lines(extract, clip, rows)
@@ -259,7 +283,8 @@ def basemap_import(*, path: str | Path, dry_run: bool = False,
                 size_bytes=source.stat().st_size, streets=counts.get(Street, 0),
                 buildings=counts.get(Building, 0), water=counts.get(Water, 0),
                 parks=counts.get(Park, 0), railways=counts.get(Railway, 0), addresses=added,
-                addresses_skipped=skipped)
+                addresses_skipped=skipped, geometry_errors=converted.geometry_errors,
+                geometries_repaired=clip.repaired)
             if not (sum(counts.values()) or added or skipped):
                 raise BasemapImportError(
                     _("%(file)s has no streets, buildings, water, parks, railways or addresses "
@@ -282,4 +307,10 @@ def import_lines(record: BasemapImport, *, dry_run: bool = False) -> list[str]:
            "r": record.railways},
         _("Addresses added to the gazetteer: %(n)d (%(k)d already known).")
         % {"n": record.addresses, "k": record.addresses_skipped},
+        *([_("Invalid geometries repaired: %(n)d (self-intersecting outlines, short "
+             "rings).") % {"n": record.geometries_repaired}]
+          if record.geometries_repaired else []),
+        *([_("Features GDAL could not build a geometry for, skipped: %(n)d (usually "
+             "relations cut at the extract's edge).") % {"n": record.geometry_errors}]
+          if record.geometry_errors else []),
     ]

@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import (
     Aggregate,
     DateTimeField,
@@ -48,6 +48,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from geocity import dbrouter
 from layers.models import Department, District
 from reports.models import RESOLVE_BUCKETS_PER_E, Category, Report
 from reports.workflow import OPEN_STATUSES, SLA_RUNNING_STATUSES
@@ -491,11 +492,14 @@ def histogram_percentiles(rows: list[dict]) -> tuple[dict, dict[int | None, dict
 
 
 def fetch_rows(sql: str, params: list | dict, *, work_mem: str | None = None) -> list[dict]:
-    """Rows as dicts. `work_mem` is set for the current transaction only (one is opened
-    unless the caller is already in one)."""
-    scope = transaction.atomic() if work_mem and not connection.in_atomic_block else (
+    """Rows as dicts, from the database the request may read (a replica for the public
+    dashboard: `geocity.dbrouter`). `work_mem` is set for the current transaction only (one
+    is opened unless the caller is already in one)."""
+    alias = dbrouter.read_alias()
+    db = connections[alias]
+    scope = transaction.atomic(using=alias) if work_mem and not db.in_atomic_block else (
         contextlib.nullcontext())
-    with scope, connection.cursor() as cursor:
+    with scope, db.cursor() as cursor:
         if work_mem:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         cursor.execute(sql, params)

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone, translation
 
+from geocity import dbrouter
 from layers.geometry import PointX, PointY, to_api
 from layers.models import Department, District, HazardZone
 from layers.selectors import visible_hazard_zones
@@ -398,7 +399,8 @@ def dashboard_data(f: DashboardFilters, *, now: datetime | None = None,
 
     Any report or district change bumps the data version on commit (dashboard.receivers), so
     a cached entry is never older than the last change; time-driven values ("overdue now")
-    are at most CACHE_SECONDS old.
+    are at most CACHE_SECONDS old. Computed from a replica, an entry is kept only seconds
+    (`geocity.dbrouter.cache_seconds`): the replica may not yet have the change its key counts.
     """
     key = f"dashboard:v1:{_data_version()}:{f.cache_key()}"
     if use_cache and now is None:
@@ -417,7 +419,7 @@ def dashboard_data(f: DashboardFilters, *, now: datetime | None = None,
         computed_at=now,
     )
     if use_cache:
-        cache.set(key, data, CACHE_SECONDS)
+        cache.set(key, data, dbrouter.cache_seconds(CACHE_SECONDS))  # from a replica: briefly
     return data
 
 

@@ -21,9 +21,18 @@ else the age of the last transaction it replayed (PostgreSQL's `pg_last_xact_rep
 on separate hosts this needs synchronised clocks, NTP). A replica URL that points at a
 primary (a pooler in front of one) has no lag.
 
-Not routed: Celery tasks and management commands (no request: the primary), and raw SQL on
-`django.db.connection` (always the primary: the dashboard's KPI statements in
-`dashboard.kpis`; its ORM reads follow the router).
+Caches filled from a replica: a tile or a dashboard aggregate rendered from a replica may
+miss the writes of the last L + 1 seconds although the version counter in its cache key
+already counts them, so such entries are kept for `replica_cache_seconds()` (L + 2 s) only
+(`cache_seconds()`): a public read then shows a write at most 2L + 3 seconds after it
+commits, plus the HTTP caches' max-age.
+
+Not routed: Celery tasks and management commands (no request: the primary). Raw SQL says
+where it goes: reads on `connections[read_alias()]` (the dashboard's KPI statements, tile
+statements through `geocity.db.on_cursor`), writes on the primary. The dashboard's rollup
+refresh is such a write: it re-derives past days from reports already committed, and the
+replica serves the previous rows of those days until it replays the refresh (at most L + 1 s;
+for a day that has just ended, its counts are missing from a replica's answer that long).
 """
 
 from __future__ import annotations
@@ -130,6 +139,21 @@ def read_alias() -> str:
         usable = [alias for alias in replica_aliases() if replica_usable(alias)]
         state.replica = random.choice(usable) if usable else DEFAULT_DB_ALIAS  # noqa: S311
     return state.replica
+
+
+def reading_replica() -> bool:
+    """Whether the current request's reads go (or went) to a replica."""
+    return read_alias() != DEFAULT_DB_ALIAS
+
+
+def replica_cache_seconds() -> int:
+    """How long an entry computed from a replica may be cached (see the module doc)."""
+    return pin_seconds()
+
+
+def cache_seconds(seconds: int) -> int:
+    """`seconds`, or fewer when the current request reads a replica."""
+    return min(seconds, replica_cache_seconds()) if reading_replica() else seconds
 
 
 class ReplicaRouter:

@@ -6,6 +6,7 @@ would. The stack is stopped at the end, also when a test fails.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "geocity" / "stack.py")]
 MAX_LAG_S = 10  # DATABASE_REPLICA_MAX_LAG of this stack
+PIN_COOKIE = "geocity_primary"  # geocity.dbrouter.PIN_COOKIE
 BODY_LIMIT = 3_000_000  # MAX_REQUEST_BODY_BYTES of this stack
 PLACE = {"lat": "48.4647", "lon": "35.0462"}  # the demo city's centre: roads' area
 # The test process's own settings put these in its environment; the stack makes its own.
@@ -156,6 +158,15 @@ def _on_replica(replica: psycopg.Connection, number: int) -> bool:
     return replica.execute(query, [number]).fetchone()[0] == 1
 
 
+def _roads_backlog(official: requests.Session, stack: Stack) -> int:
+    """The roads department's open backlog in the dashboard's per-department export."""
+    response = official.get(f"{stack.url}/dashboard/departments.csv", timeout=60)
+    assert response.status_code == 200, response.text[:500]
+    text = response.content.decode("utf-8-sig")  # with a BOM, for spreadsheets
+    rows = {row["department"]: row for row in csv.DictReader(io.StringIO(text))}
+    return int(rows["roads"]["open_backlog"]) if "roads" in rows else 0
+
+
 def _wait_for(predicate, what: str, timeout: float = 90):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -246,6 +257,9 @@ def test_a_body_over_the_limit_gets_413_json_from_nginx(stack):
 def test_the_replica_serves_public_reads_and_never_an_authors_own_write_stale(stack):
     primary = psycopg.connect(_libpq(stack.state["database_url"]), autocommit=True)
     replica = psycopg.connect(_libpq(stack.state["replica_urls"]), autocommit=True)
+    official = stack.session()
+    _login(official, stack, "official")
+    official.cookies.set(PIN_COOKIE, None)  # as if its pin (after the login) had expired
     try:
         # given a replica that has replayed everything so far, then stops replaying
         primary.execute("CREATE TABLE IF NOT EXISTS stack_probe (n int)")
@@ -254,6 +268,8 @@ def test_the_replica_serves_public_reads_and_never_an_authors_own_write_stale(st
                                           "AND EXISTS (SELECT 1 FROM stack_probe)").fetchone()[0],
                   "the replica to catch up")
         replica.execute("SELECT pg_wal_replay_pause()")
+        backlog = _roads_backlog(official, stack)
+        official.cookies.set(PIN_COOKIE, None)  # had the dashboard refreshed its rollup
         author, public = stack.session(), stack.session()
         # when a resident sends a report
         created = _post_report(author, stack)
@@ -262,15 +278,18 @@ def test_the_replica_serves_public_reads_and_never_an_authors_own_write_stale(st
         detail = f"{stack.url}/api/v1/reports/{number}/"
         # then its author reads it back (the primary), while the public read, served by the
         # replica within the lag bound, does not have it yet
-        assert "geocity_primary" in author.cookies
+        assert PIN_COOKIE in author.cookies
         assert author.get(detail, timeout=30).status_code == 200
         assert public.get(detail, timeout=30).status_code == 404
         assert not _on_replica(replica, number)
+        # and the dashboard's KPI statements, read from the replica, do not count it yet
+        assert _roads_backlog(official, stack) == backlog
         # and once the replica lags more than DATABASE_REPLICA_MAX_LAG, public reads go to
         # the primary: the report shows although the replica still has not replayed it
         _wait_for(lambda: public.get(detail, timeout=30).status_code == 200,
                   "public reads to leave the lagging replica", timeout=MAX_LAG_S + 60)
         assert not _on_replica(replica, number)
+        assert _roads_backlog(official, stack) == backlog + 1  # the primary's KPIs
         health = requests.get(f"{stack.url}/healthz", verify=False, timeout=30).json()
         assert health["status"] == "ok"  # a lagging replica is reported, not fatal
         assert health["checks"]["replicas"]["replica1"]["status"] == "lagging"
