@@ -21,11 +21,12 @@ else the age of the last transaction it replayed (PostgreSQL's `pg_last_xact_rep
 on separate hosts this needs synchronised clocks, NTP). A replica URL that points at a
 primary (a pooler in front of one) has no lag.
 
-Caches filled from a replica: a tile or a dashboard aggregate rendered from a replica may
-miss the writes of the last L + 1 seconds although the version counter in its cache key
-already counts them, so such entries are kept for `replica_cache_seconds()` (L + 2 s) only
-(`cache_seconds()`): a public read then shows a write at most 2L + 3 seconds after it
-commits, plus the HTTP caches' max-age.
+Caches filled from a replica: an entry computed from a replica may miss the writes of the
+last L + 1 seconds although the version counter in its cache key already counts them. The
+dashboard's aggregates are then kept `replica_cache_seconds()` (L + 2 s) only
+(`cache_seconds()`). Tiles are not: a load run with replica-rendered tiles kept seconds only
+was 2-5x slower (benchmarks/load.py, 2026-12-07; cache churn suspected), so such a tile may
+stay stale until the layer's next change or TILE_CACHE_SECONDS (README, known limits).
 
 Not routed: Celery tasks and management commands (no request: the primary). Raw SQL says
 where it goes: reads on `connections[read_alias()]` (the dashboard's KPI statements, tile

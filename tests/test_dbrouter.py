@@ -111,21 +111,3 @@ def test_what_a_replica_computed_is_cached_only_until_the_replica_has_caught_up(
         assert dbrouter.cache_seconds(2) == 2
     finally:
         dbrouter._current.reset(token)
-
-
-def test_a_tile_rendered_from_a_replica_stays_briefly_in_the_server_cache(one_replica,
-                                                                           settings):
-    from django.core.cache.backends.redis import RedisCache
-
-    from tiles.cache import tile_timeout
-
-    settings.DATABASE_REPLICA_MAX_LAG = 5
-    settings.TILE_CACHE_SECONDS = 3600
-    shared = RedisCache("redis://127.0.0.1:6379/15", {})  # a shared backend: no local cap
-    assert tile_timeout(shared) == 3600  # outside requests: the primary
-    token = _in_request(RequestRouting(may_use_replica=True))
-    try:
-        assert tile_timeout(shared) == 7
-        assert tile_timeout(shared, expires_in=3) == 3
-    finally:
-        dbrouter._current.reset(token)

@@ -29,9 +29,7 @@ Staleness bound (what a user may see after a change commits):
 In short, with a shared cache: a committed change reaches every user within
 TILE_BROWSER_MAX_AGE (60 s) on point tiles and the other layers, and within
 AGGREGATE_GRACE_SECONDS + TILE_BROWSER_MAX_AGE (90 s) on report cells, heat tiles and the
-grid, plus one render time; with per-process local memory, within 60 s + 60 s. With read
-replicas, a tile rendered from one is kept DATABASE_REPLICA_MAX_LAG + 2 s at most
-(`geocity.dbrouter.cache_seconds`): add twice that lag plus 3 s.
+grid, plus one render time; with per-process local memory, within 60 s + 60 s.
 Writes that bypass services (raw SQL, COPY, `queryset.update()`) must bump the counter
 themselves; admin edits and imports of layers call `layers.services.layer_changed`.
 """
@@ -51,7 +49,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from isal import igzip, isal_zlib
 
-from geocity import dbrouter, versions
+from geocity import versions
 
 LAYERS = ("reports", "hazard-zones", "infrastructure", "districts", "service-area",
           "responsibility", "heat", "grid", "basemap")
@@ -95,7 +93,7 @@ def tile_timeout(backend: BaseCache, expires_in: int | None = None) -> int:
         timeout = min(timeout, TILE_LOCAL_CACHE_SECONDS)
     if expires_in is not None:
         timeout = min(timeout, expires_in)
-    return max(1, dbrouter.cache_seconds(timeout))  # rendered from a replica: briefly
+    return max(1, timeout)
 
 
 @dataclass(frozen=True)
