@@ -147,9 +147,21 @@ def run_stack(duration: int, out: Path) -> dict:
         sampler.join()
         if not was_running:
             subprocess.run([*STACK, "stop"], cwd=ROOT, check=False)
+            _restart_private_cluster(state)
     result.update(memory=_memory_summary(sampler.samples), rss_samples=sampler.samples,
                   replica=bool(state.get("replica_urls")))
     return result
+
+
+def _restart_private_cluster(state: dict) -> None:
+    """`stack.py stop` also stops the private cluster; when that is the bench database, start
+    it again for `make run`'s half (bootstrap.py db, as make does)."""
+    if os.environ.get("DATABASE_URL", "").split("://")[-1] != \
+            state.get("database_url", "").split("://")[-1]:
+        return
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    subprocess.run(["python3", str(ROOT / "geocity" / "bootstrap.py"), "db"], cwd=ROOT,
+                   env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def run_devserver(duration: int, out: Path) -> dict:
