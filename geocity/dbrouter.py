@@ -23,10 +23,9 @@ primary (a pooler in front of one) has no lag.
 
 Caches filled from a replica: an entry computed from a replica may miss the writes of the
 last L + 1 seconds although the version counter in its cache key already counts them. The
-dashboard's aggregates are then kept `replica_cache_seconds()` (L + 2 s) only
-(`cache_seconds()`). Tiles are not: a load run with replica-rendered tiles kept seconds only
-was 2-5x slower (benchmarks/load.py, 2026-12-07; cache churn suspected), so such a tile may
-stay stale until the layer's next change or TILE_CACHE_SECONDS (README, known limits).
+dashboard's aggregates are then kept L + 2 s only (`cache_seconds()`). Tiles are not: every
+hot tile would be rendered again every L + 2 s, so a replica-rendered tile may stay stale
+until the layer's next change or TILE_CACHE_SECONDS (README, known limits).
 
 Not routed: Celery tasks and management commands (no request: the primary). Raw SQL says
 where it goes: reads on `connections[read_alias()]` (the dashboard's KPI statements, tile
@@ -142,19 +141,10 @@ def read_alias() -> str:
     return state.replica
 
 
-def reading_replica() -> bool:
-    """Whether the current request's reads go (or went) to a replica."""
-    return read_alias() != DEFAULT_DB_ALIAS
-
-
-def replica_cache_seconds() -> int:
-    """How long an entry computed from a replica may be cached (see the module doc)."""
-    return pin_seconds()
-
-
 def cache_seconds(seconds: int) -> int:
-    """`seconds`, or fewer when the current request reads a replica."""
-    return min(seconds, replica_cache_seconds()) if reading_replica() else seconds
+    """`seconds`, or at most `pin_seconds()` (L + 2 s) when the current request reads a
+    replica: how long an entry computed from it may be cached (see the module doc)."""
+    return min(seconds, pin_seconds()) if read_alias() != DEFAULT_DB_ALIAS else seconds
 
 
 class ReplicaRouter:
