@@ -78,7 +78,7 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: system-browser deps
 	@$(WITH_DB) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/reliability -k fuzz $(PYTEST_ARGS)
 
-bench: deps
+bench: system-stack deps
 	@$(PY) -m pip install -c constraints.txt -e '.[dev,bench]' > .venv/pip-bench.log 2>&1 || \
 		{ tail -40 .venv/pip-bench.log; echo "*** Installing the bench extras failed." >&2; exit 1; }
 	@$(WITH_DB) $(PY) -m benchmarks $(BENCH_ARGS)

@@ -71,10 +71,15 @@ class CityUser(FastHttpUser):
     def login(self, username: str) -> None:
         page = self.client.get("/accounts/login/", name="login page")
         match = CSRF_INPUT.search(page.text or "")
-        self.client.post("/accounts/login/", name="login",
-                         data={"username": username, "password": PASSWORD,
-                               "csrfmiddlewaretoken": match.group(1) if match else ""},
-                         headers=self._referer(), allow_redirects=False)
+        with self.client.post("/accounts/login/", name="login",
+                              data={"username": username, "password": PASSWORD,
+                                    "csrfmiddlewaretoken": match.group(1) if match else ""},
+                              headers=self._referer(), allow_redirects=False,
+                              catch_response=True) as response:
+            # A refused sign-in answers 200 with the form again: the user's requests would
+            # then measure the sign-in page, so it counts as an error.
+            if response.status_code != 302:
+                response.failure(f"sign-in as {username} refused (HTTP {response.status_code})")
 
     def get_tile(self, url: str, name: str) -> None:
         started = time.perf_counter()

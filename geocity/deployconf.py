@@ -68,6 +68,7 @@ def values(*, var: Path, out: Path, redis_port: int, service_user: str) -> dict[
         "DEPLOY": str(out),
         "NGINX": str(var / "nginx"),
         "CACHE": str(var / "cache" / "nginx"),
+        "API_CACHE": str(var / "cache" / "nginx-api"),
         "USER": "user www-data;" if os.geteuid() == 0 else "# (not root: workers run as you)",
         "MAX_BODY": str(settings.MAX_REQUEST_BODY_BYTES),
         "TILE_CACHE_MB": str(settings.TILE_PROXY_CACHE_MB),

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import ssl
 import subprocess
@@ -126,6 +127,14 @@ def _state() -> dict:
         return json.loads(STATE.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _remember(state: dict, **ports: int | None) -> None:
+    """Save the ports of what was just started at once: a start that fails later on (nginx
+    missing, a migration error) must not leave a running Redis or replica that the next start
+    takes for a stranger's and moves away from."""
+    state.update(ports)
+    STATE.write_text(json.dumps(state, indent=2) + "\n")
 
 
 def _port(key: str, state: dict, host: str, wanted: int, *, ours_running: bool) -> int:
@@ -352,6 +361,10 @@ def cmd_start(args: list[str]) -> None:
              "usage: stack.py start [--replica] [--demo]", 2)
     if not VENV_PY.exists():
         fail(f"{VENV_PY} is missing: run `make serve` (it installs the virtualenv first).")
+    missing = [p for p in ("nginx", "redis-server") if shutil.which(p) is None]
+    if missing:
+        fail(f"{' and '.join(missing)} not found: run `make serve` (it installs them from "
+             "Debian's packages first), or `make system-stack`.")
     for path in (RUN, LOG, DEPLOY, VAR / "redis"):
         path.mkdir(parents=True, exist_ok=True)
     state = _state()
@@ -375,6 +388,7 @@ def cmd_start(args: list[str]) -> None:
                  "give your replicas in DATABASE_REPLICA_URLS instead.")
         primary_port = int(database_url.rsplit(":", 1)[1].split("/", 1)[0])
         replica_port = _start_replica(primary_port, state)
+        _remember(state, replica_port=replica_port)
         replica_url = database_url.replace(f":{primary_port}/", f":{replica_port}/")
 
     redis_pid = running("redis")
@@ -413,6 +427,7 @@ def cmd_start(args: list[str]) -> None:
                 fail(f"Redis did not start on port {redis_port}; see {LOG / 'redis.log'}")
             time.sleep(0.2)
         info(f"Redis on 127.0.0.1:{redis_port} (log: {LOG / 'redis.log'})")
+        _remember(state, redis_port=redis_port)
 
     manage = [str(VENV_PY), str(ROOT / "manage.py")]
     _run_checked("migrate", [*manage, "migrate", "--noinput"], env)
@@ -447,7 +462,7 @@ def cmd_start(args: list[str]) -> None:
         if pid is None:
             pid = _spawn(name, cmd, env).pid
             info(f"Started {name} (pid {pid}, log: {LOG / (name + '.log')})")
-    _chown_for_nginx(VAR / "nginx", VAR / "cache" / "nginx")
+    _chown_for_nginx(VAR / "nginx", VAR / "cache" / "nginx", VAR / "cache" / "nginx-api")
     nginx = ["nginx", "-c", str(DEPLOY / "nginx.conf"), "-p", str(VAR / "nginx"),
              "-e", str(LOG / "nginx-error.log")]
     if nginx_pid is not None:

@@ -87,7 +87,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from geocity.errors import DomainError
-from layers.geometry import lat_lon
 from layers.safety import safety_notice
 from reports.models import DESCRIPTION_MAX, Category, Report, ReportEvent
 from reports.selectors import ReportFilters, active_categories, public_address
@@ -205,8 +204,9 @@ def _photo_urls(request: HttpRequest, report: Report) -> list[str]:
 
 def _request_dict(request: HttpRequest, report: Report, *, extensions: bool) -> dict:
     status, detailed = OPEN311_STATUS[Status(report.status)]
-    # report_list's display_location: the grid-cell centre for explosive-ordnance reports
-    lat, lon = lat_lon(report.display_location)
+    # report_list's display_location (the grid-cell centre for explosive-ordnance reports),
+    # in WGS 84 (public_requests)
+    lat, lon = round(report.o311_lat, 7), round(report.o311_long, 7)
     photos = _photo_urls(request, report)
     submitted = [e.data["media_url"] for e in report.o311_media]
     data: dict[str, Any] = {

@@ -14,11 +14,12 @@ from datetime import datetime
 from itertools import chain
 
 from django.conf import settings
-from django.contrib.gis.db.models import PointField
+from django.contrib.gis.db.models import GeometryField, PointField
 from django.contrib.gis.db.models.functions import Distance, SnapToGrid
+from django.contrib.gis.db.models.lookups import DWithinLookup, IntersectsLookup
 from django.contrib.gis.geos import Point, Polygon
 from django.contrib.gis.measure import D
-from django.db.models import Case, ExpressionWrapper, F, Q, QuerySet, When
+from django.db.models import Case, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from geocity.errors import Conflict, NotFound, ValidationFailed
@@ -100,17 +101,22 @@ def get_report(*, number: int, user) -> Report:
 
 # --- Filters ------------------------------------------------------------------------------
 
+def _geometry(value) -> Value:
+    """A geometry as the right-hand side of a lookup on an expression (the ORM infers the
+    field only for lookups on a column)."""
+    return Value(value, output_field=GeometryField(srid=value.srid))
+
+
 def within_q(area, *, exact: bool) -> Q:
     """Reports inside `area`; for the public, hazard reports match by their grid cell."""
     if exact:
         return Q(location__intersects=area)
     margin = _cell()  # a generalised point is at most cell*sqrt(2)/2 from the real one
+    # The cell test is a condition on the row itself, not a subquery: the indexed `dwithin`
+    # picks the few hazard reports near the area and only those are snapped to their cell.
     return Q(is_hazard=False, location__intersects=area) | Q(
-        is_hazard=True,
-        location__dwithin=(area, D(m=margin)),
-        id__in=Report.objects.annotate(g=generalised_location())
-        .filter(is_hazard=True, g__intersects=area)
-        .values("id"),
+        Q(is_hazard=True, location__dwithin=(area, D(m=margin))),
+        IntersectsLookup(generalised_location(), _geometry(area)),
     )
 
 
@@ -118,11 +124,8 @@ def near_q(point: Point, radius_m: float, *, exact: bool) -> Q:
     if exact:
         return Q(location__dwithin=(point, D(m=radius_m)))
     return Q(is_hazard=False, location__dwithin=(point, D(m=radius_m))) | Q(
-        is_hazard=True,
-        location__dwithin=(point, D(m=radius_m + _cell())),
-        id__in=Report.objects.annotate(g=generalised_location())
-        .filter(is_hazard=True, g__dwithin=(point, D(m=radius_m)))
-        .values("id"),
+        Q(is_hazard=True, location__dwithin=(point, D(m=radius_m + _cell()))),
+        DWithinLookup(generalised_location(), (_geometry(point), D(m=radius_m))),
     )
 
 
@@ -188,6 +191,7 @@ def report_list(*, user, filters: ReportFilters) -> QuerySet[Report]:
     return (
         filter_reports(visible_reports(user), filters, user=user)
         .select_related("category", "department", "district")
+        .defer("location_tile")  # the tiles' copy: a geometry per row no list shows
         .annotate(display_location=display_location_expr(user))
     )
 

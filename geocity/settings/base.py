@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # X-Accel-Expires on anonymous public reads, for nginx (geocity.httpcache).
+    "geocity.httpcache.PublicCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "geocity.errors.JsonErrorMiddleware",
@@ -377,6 +379,11 @@ OPEN311_RATE = env.list("OPEN311_RATE", default=["60/min", "5000/day"])
 # counters bumped on commit, so this is only a memory bound, not the staleness bound.
 TILE_CACHE_SECONDS = env_int("TILE_CACHE_SECONDS", 3600)
 TILE_BROWSER_MAX_AGE = env_int("TILE_BROWSER_MAX_AGE", 60)
+# How long the HTTP cache in front (nginx) may keep an anonymous public read (report lists,
+# Open311 GET): its staleness bound (geocity/httpcache.py). 0: nothing is kept.
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 5)
+if PUBLIC_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("PUBLIC_CACHE_SECONDS must be 0 or more seconds")
 
 # --- Production stack (`make serve`: geocity/stack.py renders deploy/ from these) ---------
 # nginx listens on SERVE_HOST:SERVE_PORT (HTTPS unless SERVE_TLS is off, e.g. behind a load

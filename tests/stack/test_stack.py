@@ -30,6 +30,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "geocity" / "stack.py")]
 MAX_LAG_S = 10  # DATABASE_REPLICA_MAX_LAG of this stack
+PUBLIC_CACHE_S = 5  # PUBLIC_CACHE_SECONDS (its default)
 PIN_COOKIE = "geocity_primary"  # geocity.dbrouter.PIN_COOKIE
 BODY_LIMIT = 3_000_000  # MAX_REQUEST_BODY_BYTES of this stack
 PLACE = {"lat": "48.4647", "lon": "35.0462"}  # the demo city's centre: roads' area
@@ -58,6 +59,8 @@ class Stack:
     var: Path
     env: dict[str, str]
     state: dict
+    # (the failed start, the state it saved, the next start's output)
+    failed_start: tuple[subprocess.CompletedProcess, dict, str] | None = None
 
     @property
     def url(self) -> str:
@@ -101,7 +104,14 @@ def stack() -> Iterator[Stack]:
                MAX_REQUEST_BODY_BYTES=str(BODY_LIMIT), DEMO_PASSWORD="demo")
     s = Stack(var, env, {})
     try:
-        s.run("start", "--replica")
+        # A start that fails late (nginx refuses a missing certificate) after Redis and the
+        # replica are up: the next start must find them, not move away from their ports.
+        broken = subprocess.run([*STACK, "start", "--replica"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=600,
+                                env=dict(env, TLS_CERT_FILE=str(var / "missing.crt"),
+                                         TLS_KEY_FILE=str(var / "missing.key")))
+        saved = json.loads((var / "run" / "stack.json").read_text())
+        s.failed_start = (broken, saved, s.run("start", "--replica").stderr)
         s.state = json.loads((var / "run" / "stack.json").read_text())
         # The demo city with its accounts (DEBUG for that command only), on the primary.
         demo = dict(env, DEBUG="true", DJANGO_SETTINGS_MODULE="geocity.settings.production",
@@ -254,6 +264,39 @@ def test_a_body_over_the_limit_gets_413_json_from_nginx(stack):
     assert response.json()["code"] == "payload_too_large"
 
 
+def test_anonymous_public_reads_are_kept_by_nginx_for_seconds_only(stack):
+    public, author, official = stack.session(), stack.session(), stack.session()
+    _login(official, stack, "official")
+    listing = f"{stack.url}/api/v1/reports/?page_size=7"  # a URL no other test reads
+    feed = f"{stack.url}/open311/v2/requests.json?status=open&page_size=7"
+
+    def numbers(response: requests.Response) -> set[int]:
+        return {f["properties"]["number"] for f in response.json()["features"]}
+
+    # given anonymous reads of the report list and the Open311 feed, twice
+    for url in (listing, feed):
+        first, second = public.get(url, timeout=30), public.get(url, timeout=30)
+        assert first.status_code == second.status_code == 200
+        # then the second comes from nginx, identical, and the header stays between the two
+        assert (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"]) == \
+            ("MISS", "HIT")
+        assert second.content == first.content
+        assert "X-Accel-Expires" not in second.headers
+        assert "max-age" not in second.headers.get("Cache-Control", "")  # browsers keep nothing
+    # and a signed-in user goes past the cache
+    assert official.get(listing, timeout=30).headers["X-Cache-Status"] == "BYPASS"
+    # when a resident sends a report
+    created = _post_report(author, stack)
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    # then its author's list goes past the cache and has it
+    mine = author.get(listing, timeout=30)
+    assert mine.headers["X-Cache-Status"] == "BYPASS" and number in numbers(mine)
+    # and the anonymous list shows it within PUBLIC_CACHE_SECONDS (+ the replica bound)
+    _wait_for(lambda: number in numbers(public.get(listing, timeout=30)),
+              "the anonymous list to show the new report", timeout=PUBLIC_CACHE_S + MAX_LAG_S + 30)
+
+
 def test_the_replica_serves_public_reads_and_never_an_authors_own_write_stale(stack):
     primary = psycopg.connect(_libpq(stack.state["database_url"]), autocommit=True)
     replica = psycopg.connect(_libpq(stack.state["replica_urls"]), autocommit=True)
@@ -300,6 +343,16 @@ def test_the_replica_serves_public_reads_and_never_an_authors_own_write_stale(st
         replica.execute("SELECT pg_wal_replay_resume()")
         primary.close()
         replica.close()
+
+
+def test_a_start_after_a_failed_one_finds_its_redis_and_replica(stack):
+    broken, saved, next_start = stack.failed_start
+    assert broken.returncode != 0
+    assert "nginx -t failed" in broken.stderr and "missing.crt" in broken.stderr
+    assert "moves to" not in next_start
+    assert (saved["redis_port"], saved["replica_port"]) == \
+        (stack.state["redis_port"], stack.state["replica_port"])
+    assert stack.state["replica_urls"].endswith(f":{saved['replica_port']}/geocity")
 
 
 def test_a_second_start_finds_what_runs(stack):
