@@ -22,17 +22,11 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
-from .dbrouter import PIN_COOKIE
+from .dbrouter import PIN_COOKIE, REPLICA_PATHS
 
-# URLs, not apps: they stay put when code moves.
-PUBLIC_PATHS = (
-    "/api/v1/reports/",
-    "/api/v1/categories/",
-    "/api/v1/departments/",
-    "/api/v1/layers/",
-    "/api/v1/stats/",
-    "/open311/v2/",
-)
+# The public reads that may come from a replica, but tiles (their own cache, with ETags) and
+# the dashboard (officials only).
+PUBLIC_PATHS = tuple(p for p in REPLICA_PATHS if p not in ("/tiles/", "/dashboard/"))
 
 
 def may_keep(request: HttpRequest, response: HttpResponse) -> bool:
